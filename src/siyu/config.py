@@ -1,0 +1,44 @@
+"""Settings read from the environment (prefix ``SIYU_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIYU_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/siyu.db",
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://… in production.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Zone of the naive times that Chinese platforms write in their exports.",
+    )
+    currency: str = Field(default="CNY", description="The merchant's base currency.")
+    default_region: str = Field(default="CN", description="Region for phone numbers without +.")
+    secret_key: str = Field(default="change-me", description="Signs session cookies.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_worker: bool = Field(default=True, description="Run the job worker inside `siyu serve`.")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :])
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,367 @@
+"""Identity resolution: each person recognised once, whatever order the records arrive in.
+
+Rule: records that share any identity (or the same shop order) are one person. A record carrying
+identities of two existing contacts merges them; the oldest contact (lowest id) survives, so the
+resulting partition depends only on the records, never on their order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from siyu.contacts import rollups
+from siyu.contacts.models import (
+    IDENTITY_KINDS,
+    Contact,
+    ContactAlias,
+    ContactConsent,
+    ContactIdentity,
+    ContactMerge,
+    ContactNote,
+    ContactOrder,
+    ContactTagLink,
+)
+from siyu.db.types import utcnow
+from siyu.errors import Invalid
+from siyu.kit.chunks import chunked
+from siyu.kit.normalize import normalise_email, normalise_phone
+
+# Profile fields a record may fill in on a contact that has none yet.
+PROFILE_FIELDS = ("name", "phone_hint", "city", "province")
+
+
+@dataclass
+class Claim:
+    """What one incoming record says about a person."""
+
+    identities: list[tuple[str, str]]
+    profile: dict[str, Any] = field(default_factory=dict)
+    # Contact already holding an order this record describes: the same order is the same buyer.
+    known_contact_id: int | None = None
+    # Where this record came from (a platform), when it differs from the whole batch's source.
+    source: str | None = None
+
+
+@dataclass
+class Resolution:
+    contact_ids: list[int]
+    created: int = 0
+    merged: int = 0
+    touched: set[int] = field(default_factory=set)
+
+
+def normalise_identity(kind: str, value: str) -> tuple[str, str] | None:
+    """The canonical form of an identity, or None when the value cannot link anybody."""
+    kind = kind.strip().lower()
+    if kind not in IDENTITY_KINDS:
+        raise Invalid(f"unknown identity kind {kind!r}; known: {', '.join(IDENTITY_KINDS)}")
+    value = value.strip()
+    if not value:
+        return None
+    if kind == "phone":
+        e164 = normalise_phone(value).e164
+        return (kind, e164) if e164 else None
+    if kind == "email":
+        email = normalise_email(value)
+        return (kind, email) if email else None
+    return kind, value[:255]
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """`kind:value` → (kind, value); raises Invalid with what was wrong."""
+    kind, sep, value = ref.partition(":")
+    if not sep or not value.strip():
+        raise Invalid(
+            f"identity reference {ref!r} must look like kind:value, e.g. phone:13800138000"
+        )
+    normalised = normalise_identity(kind, value)
+    if normalised is None:
+        raise Invalid(f"{value!r} is not a usable {kind.strip()}")
+    return normalised
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[object, object] = {}
+
+    def find(self, node: object) -> object:
+        parent = self.parent.setdefault(node, node)
+        if parent != node:
+            parent = self.parent[node] = self.find(parent)
+        return parent
+
+    def union(self, a: object, b: object) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[root_b] = root_a
+
+
+def lookup_identities(
+    session: Session, identities: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Which contact holds each identity, one query per kind (uses the (kind, value) index)."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for kind, value in identities:
+        by_kind[kind].add(value)
+    found: dict[tuple[str, str], int] = {}
+    table = ContactIdentity.__table__
+    for kind, values in by_kind.items():
+        for batch in chunked(values, 2000):
+            rows = session.execute(
+                select(table.c.value, table.c.contact_id).where(
+                    table.c.kind == kind, table.c.value.in_(batch)
+                )
+            )
+            found.update(((kind, value), contact_id) for value, contact_id in rows)
+    return found
+
+
+def resolve(
+    session: Session,
+    claims: Sequence[Claim],
+    *,
+    source: str,
+    actor: str = "system",
+    reason: str = "shared identity",
+) -> Resolution:
+    """Find or create the contact of every claim, merging contacts the claims prove are one."""
+    existing = lookup_identities(session, [i for c in claims for i in c.identities])
+    finder = _UnionFind()
+    for index, claim in enumerate(claims):
+        node = ("record", index)
+        finder.find(node)
+        for identity in claim.identities:
+            contact_id = existing.get(identity)
+            finder.union(node, ("contact", contact_id) if contact_id else ("identity", identity))
+        if claim.known_contact_id:
+            finder.union(node, ("contact", claim.known_contact_id))
+
+    components: dict[object, list[int]] = defaultdict(list)
+    contacts_in: dict[object, set[int]] = defaultdict(set)
+    for index, claim in enumerate(claims):
+        root = finder.find(("record", index))
+        components[root].append(index)
+        contacts_in[root].update(existing[i] for i in claim.identities if i in existing)
+        if claim.known_contact_id:
+            contacts_in[root].add(claim.known_contact_id)
+
+    result = Resolution(contact_ids=[0] * len(claims))
+    new_roots = [root for root in components if not contacts_in[root]]
+    new_ids = _create_contacts(session, [claims[components[r][0]] for r in new_roots], source)
+    result.created = len(new_ids)
+    root_contact: dict[object, int] = dict(zip(new_roots, new_ids, strict=True))
+
+    fills: dict[int, dict[str, Any]] = {}
+    for root, indexes in components.items():
+        ids = sorted(contacts_in[root])
+        if ids:
+            survivor = ids[0]
+            for absorbed in ids[1:]:
+                evidence = sorted(
+                    f"{k}:{v}"
+                    for i in indexes
+                    for (k, v) in claims[i].identities
+                    if existing.get((k, v)) in (absorbed, survivor)
+                )
+                merge(
+                    session,
+                    survivor=survivor,
+                    absorbed=absorbed,
+                    reason=reason,
+                    actor=actor,
+                    evidence={"identities": evidence},
+                )
+                result.merged += 1
+            root_contact[root] = survivor
+            profile = _merged_profile(claims[i].profile for i in indexes)
+            if profile:
+                fills[survivor] = profile
+        for index in indexes:
+            result.contact_ids[index] = root_contact[root]
+    result.touched.update(root_contact.values())
+
+    _add_identities(session, claims, result.contact_ids, existing, source)
+    _fill_profiles(session, fills)
+    return result
+
+
+def _merged_profile(profiles: Any) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for profile in profiles:
+        for key in PROFILE_FIELDS:
+            if profile.get(key) and key not in merged:
+                merged[key] = profile[key]
+    return merged
+
+
+def _create_contacts(session: Session, claims: list[Claim], source: str) -> list[int]:
+    if not claims:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            **{key: claim.profile.get(key) for key in PROFILE_FIELDS},
+            "source": claim.source or source,
+            "traits": {},
+            "created_at": now,
+            "updated_at": now,
+            "order_count": 0,
+            "total_spent": 0,
+            "refunded_amount": 0,
+            "average_order_value": 0,
+            "platforms": "",
+        }
+        for claim in claims
+    ]
+    table = Contact.__table__
+    inserted = session.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    )
+    return [row[0] for row in inserted]
+
+
+def _add_identities(
+    session: Session,
+    claims: Sequence[Claim],
+    contact_ids: list[int],
+    existing: dict[tuple[str, str], int],
+    source: str,
+) -> None:
+    now = utcnow()
+    seen = set(existing)
+    rows = []
+    for claim, contact_id in zip(claims, contact_ids, strict=True):
+        for kind, value in claim.identities:
+            if (kind, value) not in seen:
+                seen.add((kind, value))
+                rows.append(
+                    {
+                        "contact_id": contact_id,
+                        "kind": kind,
+                        "value": value,
+                        "source": claim.source or source,
+                        "created_at": now,
+                    }
+                )
+    if rows:
+        session.execute(insert(ContactIdentity.__table__), rows)
+
+
+def _fill_profiles(session: Session, fills: dict[int, dict[str, Any]]) -> None:
+    """Fill empty profile fields only: what a person typed in the console wins over imports."""
+    table = Contact.__table__
+    for key in PROFILE_FIELDS:
+        params = [{"cid": cid, "val": p[key]} for cid, p in fills.items() if p.get(key)]
+        if params:
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("cid"), table.c[key].is_(None))
+                .values({key: bindparam("val")}),
+                params,
+            )
+
+
+def merge(
+    session: Session,
+    *,
+    survivor: int,
+    absorbed: int,
+    reason: str,
+    actor: str = "system",
+    evidence: dict[str, Any] | None = None,
+) -> None:
+    """Make `absorbed` part of `survivor`, moving everything it had; its id keeps resolving."""
+    if survivor == absorbed:
+        return
+    contact = Contact.__table__
+    winner = session.execute(select(contact).where(contact.c.id == survivor)).one()
+    loser = session.execute(select(contact).where(contact.c.id == absorbed)).one()
+    identities = session.execute(
+        select(ContactIdentity.kind, ContactIdentity.value).where(
+            ContactIdentity.contact_id == absorbed
+        )
+    ).all()
+
+    for model in (ContactIdentity, ContactOrder, ContactNote):
+        session.execute(
+            update(model).where(model.contact_id == absorbed).values(contact_id=survivor)
+        )
+    _move_tags(session, survivor, absorbed)
+    _move_consents(session, survivor, absorbed)
+
+    fill = {
+        key: loser._mapping[key]
+        for key in (*PROFILE_FIELDS, "owner_id")
+        if winner._mapping[key] is None and loser._mapping[key] is not None
+    }
+    traits = {**(loser.traits or {}), **(winner.traits or {})}
+    session.execute(update(contact).where(contact.c.id == survivor).values(traits=traits, **fill))
+
+    session.execute(
+        update(ContactAlias).where(ContactAlias.contact_id == absorbed).values(contact_id=survivor)
+    )
+    session.execute(insert(ContactAlias.__table__).values(old_id=absorbed, contact_id=survivor))
+    session.add(
+        ContactMerge(
+            survivor_id=survivor,
+            absorbed_id=absorbed,
+            reason=reason,
+            actor=actor,
+            evidence={
+                **(evidence or {}),
+                "absorbed": {
+                    "name": loser.name,
+                    "source": loser.source,
+                    "identities": [f"{k}:{v}" for k, v in identities],
+                },
+            },
+        )
+    )
+    session.flush()
+    session.execute(delete(contact).where(contact.c.id == absorbed))
+    rollups.recompute(session, [survivor])
+
+
+def _move_tags(session: Session, survivor: int, absorbed: int) -> None:
+    link = ContactTagLink.__table__
+    theirs = select(link.c.tag_id).where(link.c.contact_id == survivor)
+    session.execute(
+        update(link)
+        .where(link.c.contact_id == absorbed, link.c.tag_id.not_in(theirs))
+        .values(contact_id=survivor)
+    )
+    session.execute(delete(link).where(link.c.contact_id == absorbed))
+
+
+def _move_consents(session: Session, survivor: int, absorbed: int) -> None:
+    """Per channel the most recent statement wins, whichever contact it was recorded on."""
+    consent = ContactConsent.__table__
+    mine = {
+        row.channel: row
+        for row in session.execute(select(consent).where(consent.c.contact_id == survivor))
+    }
+    for row in session.execute(select(consent).where(consent.c.contact_id == absorbed)).all():
+        current = mine.get(row.channel)
+        if current is None:
+            session.execute(
+                update(consent).where(consent.c.id == row.id).values(contact_id=survivor)
+            )
+            continue
+        if row.recorded_at > current.recorded_at:
+            session.execute(
+                update(consent)
+                .where(consent.c.id == current.id)
+                .values(
+                    granted=row.granted,
+                    source=row.source,
+                    purpose=row.purpose,
+                    recorded_at=row.recorded_at,
+                )
+            )
+        session.execute(delete(consent).where(consent.c.id == row.id))

@@ -1,0 +1,598 @@
+"""Contact services: look-up, the customer 360, create/update, identities, tags, notes, consent.
+
+Plain functions over a Session; they never commit (the request, command or job does).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from siyu.audit import service as audit
+from siyu.contacts.consent import record_consent
+from siyu.contacts.identity import (
+    Claim,
+    lookup_identities,
+    merge,
+    normalise_identity,
+    parse_ref,
+    resolve,
+)
+from siyu.contacts.models import (
+    Contact,
+    ContactAlias,
+    ContactConsent,
+    ContactIdentity,
+    ContactMerge,
+    ContactNote,
+    ContactOrder,
+    ContactOrderLine,
+    ContactTagLink,
+    Tag,
+)
+from siyu.contacts.tags import ensure_tags, link_tags, parse_tag, tag_label, tags_of, unlink_tag
+from siyu.errors import Conflict, Invalid, NotFound
+from siyu.kit.actor import Actor
+from siyu.kit.pagination import Page, decode_cursor, encode_cursor
+from siyu.kit.timeutil import isoformat
+from siyu.staff.models import StaffUser
+
+EDITABLE = ("name", "city", "province", "traits", "owner")
+
+
+def resolve_id(session: Session, contact_id: int) -> int | None:
+    """The live contact for an id, following merges (an absorbed id resolves to its survivor)."""
+    if session.get(Contact, contact_id) is not None:
+        return contact_id
+    return session.execute(
+        select(ContactAlias.contact_id).where(ContactAlias.old_id == contact_id)
+    ).scalar_one_or_none()
+
+
+def get_by_ref(session: Session, ref: str | int) -> Contact:
+    """A contact by id (old merged ids too) or by an identity reference `kind:value`."""
+    text = str(ref).strip()
+    if text.isdigit():
+        contact_id = resolve_id(session, int(text))
+        if contact_id is None:
+            raise NotFound(f"no contact with id {text}")
+        return session.get_one(Contact, contact_id)
+    kind, value = parse_ref(text)
+    found = lookup_identities(session, [(kind, value)])
+    if not found:
+        raise NotFound(f"no contact with {kind} {value}")
+    return session.get_one(Contact, found[(kind, value)])
+
+
+def identities_of(session: Session, contact_id: int) -> list[dict[str, str]]:
+    rows = session.execute(
+        select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.source)
+        .where(ContactIdentity.contact_id == contact_id)
+        .order_by(ContactIdentity.kind, ContactIdentity.value)
+    )
+    return [{"kind": k, "value": v, "source": s} for k, v, s in rows]
+
+
+def summary(
+    contact: Contact,
+    *,
+    identities: list[dict[str, str]],
+    tags: list[dict[str, str]],
+    owner: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "phone_hint": contact.phone_hint,
+        "city": contact.city,
+        "province": contact.province,
+        "source": contact.source,
+        "owner": owner,
+        "identities": [{"kind": i["kind"], "value": i["value"]} for i in identities],
+        "tags": [t["label"] for t in tags],
+        "order_count": contact.order_count,
+        "total_spent": contact.total_spent,
+        "refunded_amount": contact.refunded_amount,
+        "average_order_value": contact.average_order_value,
+        "first_order_at": isoformat(contact.first_order_at),
+        "last_order_at": isoformat(contact.last_order_at),
+        "platforms": [p for p in contact.platforms.split(",") if p],
+        "traits": contact.traits or {},
+        "created_at": isoformat(contact.created_at),
+        "updated_at": isoformat(contact.updated_at),
+    }
+
+
+def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> dict[str, Any]:
+    """The customer 360: profile, identities, rollups, tags, notes, consent, orders, merges."""
+    cid = contact.id
+    owner = session.get(StaffUser, contact.owner_id) if contact.owner_id else None
+    data = summary(
+        contact,
+        identities=identities_of(session, cid),
+        tags=tags_of(session, [cid])[cid],
+        owner=owner.login if owner else None,
+    )
+    data["tag_details"] = tags_of(session, [cid])[cid]
+    data["merged_ids"] = list(
+        session.execute(
+            select(ContactAlias.old_id)
+            .where(ContactAlias.contact_id == cid)
+            .order_by(ContactAlias.old_id)
+        ).scalars()
+    )
+    data["merges"] = [
+        {
+            "absorbed_id": m.absorbed_id,
+            "survivor_id": m.survivor_id,
+            "reason": m.reason,
+            "evidence": m.evidence,
+            "actor": m.actor,
+            "merged_at": isoformat(m.merged_at),
+        }
+        for m in session.execute(
+            select(ContactMerge)
+            .where(
+                or_(
+                    ContactMerge.survivor_id == cid,
+                    ContactMerge.survivor_id.in_(data["merged_ids"] or [-1]),
+                )
+            )
+            .order_by(ContactMerge.merged_at)
+        ).scalars()
+    ]
+    data["notes"] = [
+        {"id": n.id, "body": n.body, "author": n.author, "created_at": isoformat(n.created_at)}
+        for n in session.execute(
+            select(ContactNote)
+            .where(ContactNote.contact_id == cid)
+            .order_by(ContactNote.created_at.desc(), ContactNote.id.desc())
+        ).scalars()
+    ]
+    data["consents"] = [
+        {
+            "channel": c.channel,
+            "granted": c.granted,
+            "source": c.source,
+            "purpose": c.purpose,
+            "recorded_at": isoformat(c.recorded_at),
+        }
+        for c in session.execute(
+            select(ContactConsent)
+            .where(ContactConsent.contact_id == cid)
+            .order_by(ContactConsent.channel)
+        ).scalars()
+    ]
+    data["recent_orders"] = list_orders(session, contact_id=cid, limit=recent_orders).items
+    return data
+
+
+def order_dict(order: ContactOrder, lines: list[ContactOrderLine] | None = None) -> dict[str, Any]:
+    data = {
+        "id": order.id,
+        "contact_id": order.contact_id,
+        "platform": order.platform,
+        "shop": order.shop,
+        "platform_order_id": order.platform_order_id,
+        "status": order.status,
+        "currency": order.currency,
+        "total_amount": order.total_amount,
+        "paid_amount": order.paid_amount,
+        "refunded_amount": order.refunded_amount,
+        "shipping_fee": order.shipping_fee,
+        "discount_amount": order.discount_amount,
+        "placed_at": isoformat(order.placed_at),
+        "paid_at": isoformat(order.paid_at),
+        "completed_at": isoformat(order.completed_at),
+        "coupon_code": order.coupon_code,
+        "receiver_province": order.receiver_province,
+        "receiver_city": order.receiver_city,
+    }
+    if lines is not None:
+        data["lines"] = [
+            {
+                "line_no": li.line_no,
+                "title": li.title,
+                "sku": li.sku,
+                "quantity": li.quantity,
+                "unit_price": li.unit_price,
+                "amount": li.amount,
+            }
+            for li in lines
+        ]
+    return data
+
+
+def list_orders(
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    platform: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Orders, newest first, with their lines; cursor-paginated on (placed_at, id)."""
+    query = select(ContactOrder).order_by(ContactOrder.placed_at.desc(), ContactOrder.id.desc())
+    if contact_id is not None:
+        query = query.where(ContactOrder.contact_id == contact_id)
+    if platform:
+        query = query.where(ContactOrder.platform == platform)
+    if cursor:
+        placed, last_id = decode_cursor(cursor, 2)
+        placed_at = datetime.fromisoformat(str(placed))
+        query = query.where(
+            or_(
+                ContactOrder.placed_at < placed_at,
+                (ContactOrder.placed_at == placed_at) & (ContactOrder.id < int(last_id)),
+            )
+        )
+    orders = list(session.execute(query.limit(limit + 1)).scalars())
+    more = len(orders) > limit
+    orders = orders[:limit]
+    lines: dict[int, list[ContactOrderLine]] = {o.id: [] for o in orders}
+    if orders:
+        for line in session.execute(
+            select(ContactOrderLine)
+            .where(ContactOrderLine.order_id.in_(list(lines)))
+            .order_by(ContactOrderLine.order_id, ContactOrderLine.line_no)
+        ).scalars():
+            lines[line.order_id].append(line)
+    items = [order_dict(o, lines[o.id]) for o in orders]
+    next_cursor = encode_cursor(orders[-1].placed_at.isoformat(), orders[-1].id) if more else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def get_order(session: Session, order_id: int) -> dict[str, Any]:
+    order = session.get(ContactOrder, order_id)
+    if order is None:
+        raise NotFound(f"no order with id {order_id}")
+    lines = list(
+        session.execute(
+            select(ContactOrderLine)
+            .where(ContactOrderLine.order_id == order_id)
+            .order_by(ContactOrderLine.line_no)
+        ).scalars()
+    )
+    return order_dict(order, lines)
+
+
+def search_query(
+    text: str | None = None, *, tag: str | None = None, identity: str | None = None
+) -> Any:
+    """The contacts matching free text (name, identity value, phone hint), a tag and an identity."""
+    query = select(Contact)
+    if text and text.strip():
+        needle = text.strip()
+        conditions = [
+            Contact.name.contains(needle, autoescape=True),
+            Contact.phone_hint.contains(needle, autoescape=True),
+        ]
+        candidates = {needle}
+        for kind in ("phone", "email"):
+            try:
+                normalised = normalise_identity(kind, needle)
+            except Invalid:
+                normalised = None
+            if normalised:
+                candidates.add(normalised[1])
+        # Identity values are matched exactly (indexed), never by substring of a million rows.
+        conditions.append(
+            Contact.id.in_(
+                select(ContactIdentity.contact_id).where(
+                    ContactIdentity.value.in_(sorted(candidates))
+                )
+            )
+        )
+        if needle.isdigit():
+            conditions.append(Contact.id == int(needle))
+        query = query.where(or_(*conditions))
+    if tag:
+        group, name = parse_tag(tag)
+        query = query.where(
+            Contact.id.in_(
+                select(ContactTagLink.contact_id)
+                .join(Tag, Tag.id == ContactTagLink.tag_id)
+                .where(Tag.tag_group == group, Tag.name == name)
+            )
+        )
+    if identity:
+        kind, value = parse_ref(identity)
+        query = query.where(
+            Contact.id.in_(
+                select(ContactIdentity.contact_id).where(
+                    ContactIdentity.kind == kind, ContactIdentity.value == value
+                )
+            )
+        )
+    return query
+
+
+def list_contacts(
+    session: Session,
+    *,
+    text: str | None = None,
+    tag: str | None = None,
+    identity: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Contacts, newest first (by id), cursor-paginated so page 1,000 costs what page 1 costs."""
+    limit = max(1, min(limit, 500))
+    query = search_query(text, tag=tag, identity=identity).order_by(Contact.id.desc())
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        query = query.where(Contact.id < int(last_id))
+    contacts = list(session.execute(query.limit(limit + 1)).scalars())
+    more = len(contacts) > limit
+    contacts = contacts[:limit]
+    ids = [c.id for c in contacts]
+    tags = tags_of(session, ids)
+    identities: dict[int, list[dict[str, str]]] = {cid: [] for cid in ids}
+    for row in session.execute(
+        select(
+            ContactIdentity.contact_id,
+            ContactIdentity.kind,
+            ContactIdentity.value,
+            ContactIdentity.source,
+        )
+        .where(ContactIdentity.contact_id.in_(ids))
+        .order_by(ContactIdentity.kind, ContactIdentity.value)
+    ):
+        identities[row.contact_id].append(
+            {"kind": row.kind, "value": row.value, "source": row.source}
+        )
+    owners = _owner_logins(session, {c.owner_id for c in contacts if c.owner_id})
+    items = [
+        summary(c, identities=identities[c.id], tags=tags[c.id], owner=owners.get(c.owner_id))
+        for c in contacts
+    ]
+    return Page(items=items, next_cursor=encode_cursor(ids[-1]) if more else None)
+
+
+def _owner_logins(session: Session, ids: set[int | None]) -> dict[int | None, str]:
+    if not ids:
+        return {}
+    return dict(
+        session.execute(select(StaffUser.id, StaffUser.login).where(StaffUser.id.in_(ids))).tuples()
+    )
+
+
+def staff_by_login(session: Session, login: str) -> StaffUser:
+    staff = session.execute(select(StaffUser).where(StaffUser.login == login)).scalar_one_or_none()
+    if staff is None:
+        raise Invalid(f"owner {login!r} is no staff login")
+    return staff
+
+
+def create_contact(
+    session: Session,
+    *,
+    actor: Actor,
+    identities: list[str],
+    name: str | None = None,
+    city: str | None = None,
+    province: str | None = None,
+    owner: str | None = None,
+    traits: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> Contact:
+    parsed = [parse_ref(ref) for ref in identities]
+    if parsed:
+        taken = lookup_identities(session, parsed)
+        if taken:
+            (kind, value), cid = next(iter(taken.items()))
+            raise Conflict(f"{kind}:{value} already belongs to contact {cid}", contact_id=cid)
+    result = resolve(
+        session,
+        [Claim(parsed, {"name": name, "city": city, "province": province})],
+        source="api",
+        actor=actor.label,
+    )
+    contact = session.get_one(Contact, result.contact_ids[0])
+    if not parsed:
+        contact.name, contact.city, contact.province = name, city, province
+    if owner:
+        contact.owner_id = staff_by_login(session, owner).id
+    if traits:
+        contact.traits = dict(traits)
+    if tags:
+        add_tags(session, contact=contact, tags=tags, actor=actor)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.create",
+        subject_type="contact",
+        subject_id=contact.id,
+        identities=identities,
+        name=name,
+    )
+    return contact
+
+
+def update_contact(
+    session: Session, *, contact: Contact, actor: Actor, changes: dict[str, Any]
+) -> Contact:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise Invalid(
+            f"cannot change {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}"
+        )
+    before = {}
+    for key, value in changes.items():
+        if key == "owner":
+            before["owner_id"] = contact.owner_id
+            contact.owner_id = staff_by_login(session, value).id if value else None
+        elif key == "traits":
+            before["traits"] = contact.traits
+            contact.traits = {**(contact.traits or {}), **(value or {})}
+        else:
+            before[key] = getattr(contact, key)
+            setattr(contact, key, value)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.update",
+        subject_type="contact",
+        subject_id=contact.id,
+        changes=changes,
+        before=_jsonable(before),
+    )
+    return contact
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (isoformat(v) if isinstance(v, datetime) else v) for k, v in values.items()}
+
+
+def add_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) -> Contact:
+    """Attach an identity. If another contact holds it, the two are one person: they merge."""
+    kind, value = parse_ref(ref)
+    holder = lookup_identities(session, [(kind, value)]).get((kind, value))
+    if holder == contact.id:
+        return contact
+    if holder is None:
+        session.add(ContactIdentity(contact_id=contact.id, kind=kind, value=value, source="manual"))
+        session.flush()
+        audit.record(
+            session,
+            actor=actor.label,
+            action="contact.identity_add",
+            subject_type="contact",
+            subject_id=contact.id,
+            identity=f"{kind}:{value}",
+        )
+        return contact
+    survivor, absorbed = sorted((contact.id, holder))
+    merge(
+        session,
+        survivor=survivor,
+        absorbed=absorbed,
+        actor=actor.label,
+        reason=f"{kind} added by {actor.label}",
+        evidence={"identities": [f"{kind}:{value}"]},
+    )
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.merge",
+        subject_type="contact",
+        subject_id=survivor,
+        absorbed_id=absorbed,
+        identity=f"{kind}:{value}",
+    )
+    session.expire_all()
+    return session.get_one(Contact, survivor)
+
+
+def remove_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) -> None:
+    kind, value = parse_ref(ref)
+    result = session.execute(
+        delete(ContactIdentity).where(
+            ContactIdentity.contact_id == contact.id,
+            ContactIdentity.kind == kind,
+            ContactIdentity.value == value,
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"contact {contact.id} has no identity {kind}:{value}")
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.identity_remove",
+        subject_type="contact",
+        subject_id=contact.id,
+        identity=f"{kind}:{value}",
+    )
+
+
+def add_tags(
+    session: Session, *, contact: Contact, tags: list[str], actor: Actor, source: str = "manual"
+) -> int:
+    pairs = [parse_tag(t) for t in tags]
+    ids = ensure_tags(session, pairs)
+    added = link_tags(
+        session, [(contact.id, ids[p]) for p in pairs], source=source, actor=actor.label
+    )
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.tag_add",
+        subject_type="contact",
+        subject_id=contact.id,
+        tags=[tag_label(*p) for p in pairs],
+    )
+    return added
+
+
+def remove_tag(session: Session, *, contact: Contact, tag: str, actor: Actor) -> None:
+    group, name = parse_tag(tag)
+    tag_id = session.execute(
+        select(Tag.id).where(Tag.tag_group == group, Tag.name == name)
+    ).scalar()
+    if tag_id is None or not unlink_tag(session, contact_id=contact.id, tag_id=tag_id):
+        raise NotFound(f"contact {contact.id} has no tag {tag_label(group, name)}")
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.tag_remove",
+        subject_type="contact",
+        subject_id=contact.id,
+        tag=tag_label(group, name),
+    )
+
+
+def add_note(session: Session, *, contact: Contact, body: str, actor: Actor) -> ContactNote:
+    body = body.strip()
+    if not body:
+        raise Invalid("a note needs some text")
+    note = ContactNote(contact_id=contact.id, body=body, author=actor.label)
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.note_add",
+        subject_type="contact",
+        subject_id=contact.id,
+        note_id=note.id,
+    )
+    return note
+
+
+def set_consent(
+    session: Session,
+    *,
+    contact: Contact,
+    channel: str,
+    granted: bool,
+    actor: Actor,
+    purpose: str = "",
+    source: str = "manual",
+) -> None:
+    record_consent(
+        session,
+        contact_id=contact.id,
+        channel=channel,
+        granted=granted,
+        source=source,
+        purpose=purpose,
+    )
+    audit.record(
+        session,
+        actor=actor.label,
+        action="contact.consent",
+        subject_type="contact",
+        subject_id=contact.id,
+        channel=channel,
+        granted=granted,
+        purpose=purpose,
+    )
+
+
+def count_contacts(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Contact)).scalar_one()

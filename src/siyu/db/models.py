@@ -1,0 +1,39 @@
+"""Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
+
+from siyu.audit.models import AuditEvent
+from siyu.contacts.models import (
+    Contact,
+    ContactAlias,
+    ContactConsent,
+    ContactIdentity,
+    ContactMerge,
+    ContactNote,
+    ContactOrder,
+    ContactOrderLine,
+    ContactTagLink,
+    Tag,
+)
+from siyu.db.base import Base
+from siyu.ingest.models import ImportBatch, ImportRowError
+from siyu.staff.models import ApiKey, StaffUser
+from siyu.worker.models import Job
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Contact",
+    "ContactAlias",
+    "ContactConsent",
+    "ContactIdentity",
+    "ContactMerge",
+    "ContactNote",
+    "ContactOrder",
+    "ContactOrderLine",
+    "ContactTagLink",
+    "ImportBatch",
+    "ImportRowError",
+    "Job",
+    "StaffUser",
+    "Tag",
+]

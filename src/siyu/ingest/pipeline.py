@@ -1,0 +1,299 @@
+"""Applying parsed records to the pool, a chunk at a time, with set-based SQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from siyu.contacts import rollups
+from siyu.contacts.consent import record_consent
+from siyu.contacts.identity import Claim, resolve
+from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
+from siyu.contacts.tags import ensure_tags, link_tags
+from siyu.db.types import utcnow
+from siyu.ingest.records import ContactRecord, OrderRecord
+from siyu.kit.chunks import chunked
+from siyu.staff.models import StaffUser
+
+# Order fields a newer export of the same order may change.
+UPDATABLE = (
+    "status",
+    "total_amount",
+    "paid_amount",
+    "refunded_amount",
+    "shipping_fee",
+    "discount_amount",
+    "paid_at",
+    "completed_at",
+    "coupon_code",
+)
+_TERMINAL = ("cancelled", "refunded")
+
+
+@dataclass
+class Counts:
+    orders_created: int = 0
+    orders_updated: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    contacts_merged: int = 0
+
+    def add(self, other: Counts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def combine_rows(
+    first: OrderRecord, more: OrderRecord, line_amounts: Literal["sum", "first"]
+) -> None:
+    """Fold another row of the same order (one row per item) into the first."""
+    first.lines.extend(more.lines)
+    if line_amounts == "sum":
+        first.total_amount += more.total_amount
+        first.paid_amount += more.paid_amount
+        first.discount_amount += more.discount_amount
+        if more.refunded_amount is not None:
+            first.refunded_amount = (first.refunded_amount or 0) + more.refunded_amount
+    # An order is refunded or cancelled only when every item is.
+    if first.status in _TERMINAL and more.status not in _TERMINAL:
+        first.status = more.status
+    for identity in more.identities:
+        if identity not in first.identities:
+            first.identities.append(identity)
+
+
+def apply_orders(
+    session: Session, records: list[OrderRecord], *, batch_id: int | None, actor: str, source: str
+) -> Counts:
+    counts = Counts()
+    records = _latest_per_order(records)
+    order = ContactOrder.__table__
+    existing: dict[tuple[str, str], Any] = {}
+    by_platform: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        by_platform[record.platform].append(record.platform_order_id)
+    for platform, ids in by_platform.items():
+        for batch in chunked(ids, 2000):
+            rows = session.execute(
+                select(
+                    order.c.id,
+                    order.c.platform_order_id,
+                    order.c.contact_id,
+                    *(order.c[name] for name in UPDATABLE),
+                ).where(order.c.platform == platform, order.c.platform_order_id.in_(batch))
+            )
+            existing.update(((platform, row.platform_order_id), row) for row in rows)
+
+    claims = []
+    for record in records:
+        known = existing.get((record.platform, record.platform_order_id))
+        claims.append(
+            Claim(
+                record.identities,
+                record.profile,
+                known_contact_id=known.contact_id if known else None,
+                source=record.platform,
+            )
+        )
+    resolution = resolve(
+        session, claims, source=source, actor=actor, reason=f"same buyer in {source} import"
+    )
+    counts.contacts_created = resolution.created
+    counts.contacts_merged = resolution.merged
+
+    touched: set[int] = set()
+    new_rows, new_lines, changes = [], [], []
+    now = utcnow()
+    for record, contact_id in zip(records, resolution.contact_ids, strict=True):
+        known = existing.get((record.platform, record.platform_order_id))
+        if known is None:
+            new_rows.append(_order_row(record, contact_id, batch_id, now))
+            new_lines.append(record.lines)
+            touched.add(contact_id)
+            continue
+        change = _changes(known, record)
+        if change:
+            changes.append({"oid": known.id, **change})
+            touched.add(known.contact_id)
+    if new_rows:
+        ids = [
+            row[0]
+            for row in session.execute(
+                insert(order).returning(order.c.id, sort_by_parameter_order=True), new_rows
+            )
+        ]
+        lines = [
+            {
+                "order_id": order_id,
+                "line_no": number,
+                "title": line.title,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "amount": line.amount,
+            }
+            for order_id, items in zip(ids, new_lines, strict=True)
+            for number, line in enumerate(items, start=1)
+        ]
+        if lines:
+            session.execute(insert(ContactOrderLine.__table__), lines)
+        counts.orders_created = len(ids)
+    for key_set, group in _group_by_keys(changes).items():
+        session.execute(
+            update(order)
+            .where(order.c.id == bindparam("oid"))
+            .values(
+                {key: bindparam(f"v_{key}", type_=order.c[key].type) for key in key_set}
+                | {"updated_at": now}
+            ),
+            [{"oid": c["oid"], **{f"v_{k}": c[k] for k in key_set}} for c in group],
+        )
+    counts.orders_updated = len(changes)
+    rollups.recompute(session, touched)
+    return counts
+
+
+def _latest_per_order(records: list[OrderRecord]) -> list[OrderRecord]:
+    """An order listed twice in one chunk: the later row is the newer state; keep every identity."""
+    latest: dict[tuple[str, str], OrderRecord] = {}
+    for record in records:
+        key = (record.platform, record.platform_order_id)
+        earlier = latest.pop(key, None)
+        if earlier is not None:
+            record.identities += [i for i in earlier.identities if i not in record.identities]
+        latest[key] = record
+    return list(latest.values())
+
+
+def _order_row(record: OrderRecord, contact_id: int, batch_id: int | None, now: Any) -> dict:
+    return {
+        "contact_id": contact_id,
+        "platform": record.platform,
+        "shop": record.shop,
+        "platform_order_id": record.platform_order_id,
+        "status": record.status,
+        "currency": record.currency,
+        "total_amount": record.total_amount,
+        "paid_amount": record.paid_amount,
+        "refunded_amount": record.refunded_amount or 0,
+        "shipping_fee": record.shipping_fee,
+        "discount_amount": record.discount_amount,
+        "placed_at": record.placed_at,
+        "paid_at": record.paid_at,
+        "completed_at": record.completed_at,
+        "coupon_code": record.coupon_code,
+        "receiver_name": record.receiver_name,
+        "receiver_province": record.receiver_province,
+        "receiver_city": record.receiver_city,
+        "import_batch_id": batch_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _changes(known: Any, record: OrderRecord) -> dict[str, Any]:
+    change = {}
+    for key in UPDATABLE:
+        new = getattr(record, key)
+        # A file that says nothing (None) about a field leaves what we know alone.
+        if new is None:
+            continue
+        if new != getattr(known, key):
+            change[key] = new
+    return change
+
+
+def _group_by_keys(changes: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        groups[tuple(sorted(k for k in change if k != "oid"))].append(change)
+    return groups
+
+
+def owner_ids(session: Session, logins: set[str]) -> dict[str, int]:
+    if not logins:
+        return {}
+    rows = session.execute(
+        select(StaffUser.login, StaffUser.id).where(StaffUser.login.in_(sorted(logins)))
+    )
+    return dict(rows.tuples())
+
+
+def apply_contacts(
+    session: Session,
+    records: list[ContactRecord],
+    owners: dict[str, int],
+    *,
+    actor: str,
+    source: str,
+) -> Counts:
+    counts = Counts()
+    resolution = resolve(
+        session,
+        [Claim(r.identities, r.profile) for r in records],
+        source=source,
+        actor=actor,
+        reason=f"same person in {source} import",
+    )
+    counts.contacts_created = resolution.created
+    counts.contacts_merged = resolution.merged
+    tag_ids = ensure_tags(session, {tag for r in records for tag in r.tags})
+    links = [
+        (cid, tag_ids[tag])
+        for r, cid in zip(records, resolution.contact_ids, strict=True)
+        for tag in r.tags
+    ]
+    updated: set[int] = set()
+    if link_tags(session, links, source="import", actor=actor):
+        updated.update(cid for cid, _ in links)
+    contact = Contact.__table__
+    for record, contact_id in zip(records, resolution.contact_ids, strict=True):
+        if record.owner_login:
+            result = session.execute(
+                update(contact)
+                .where(
+                    contact.c.id == contact_id,
+                    (contact.c.owner_id != owners[record.owner_login])
+                    | contact.c.owner_id.is_(None),
+                )
+                .values(owner_id=owners[record.owner_login])
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                updated.add(contact_id)
+        for consent in record.consents:
+            if record_consent(
+                session,
+                contact_id=contact_id,
+                channel=consent.channel,
+                granted=consent.granted,
+                source=source,
+                purpose=consent.purpose,
+                recorded_at=consent.recorded_at,
+            ):
+                updated.add(contact_id)
+        if (
+            record.note
+            and not session.execute(
+                select(ContactNote.id).where(
+                    ContactNote.contact_id == contact_id, ContactNote.body == record.note
+                )
+            ).first()
+        ):
+            session.add(ContactNote(contact_id=contact_id, body=record.note, author=actor))
+            updated.add(contact_id)
+        if record.traits:
+            current = session.execute(
+                select(contact.c.traits).where(contact.c.id == contact_id)
+            ).scalar_one()
+            merged = {**(current or {}), **record.traits}
+            if merged != current:
+                session.execute(
+                    update(contact).where(contact.c.id == contact_id).values(traits=merged)
+                )
+                updated.add(contact_id)
+    counts.contacts_updated = len(updated)
+    return counts

@@ -1,0 +1,204 @@
+"""Importing a file: detect its format, stream its rows, apply them in chunks, report the rest.
+
+The whole file is one transaction (committed by the caller): an import killed half-way leaves
+nothing behind and can simply be run again. Re-running a file changes nothing; a newer export
+of the same orders updates their status and refunds.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from siyu.audit import service as audit
+from siyu.db.types import utcnow
+from siyu.errors import Invalid, SiyuError
+from siyu.ingest.formats.base import Header, ImportFormat
+from siyu.ingest.models import ImportBatch, ImportRowError
+from siyu.ingest.pipeline import Counts, apply_contacts, apply_orders, combine_rows, owner_ids
+from siyu.ingest.reader import open_table
+from siyu.ingest.records import ContactRecord, OrderRecord, Record, RowError
+from siyu.ingest.registry import choose
+
+CHUNK_ROWS = 5000
+# Errors listed in the summary; all of them go to the error report and the batch.
+SUMMARY_ERRORS = 1000
+
+
+@dataclass
+class ImportSummary:
+    file: str
+    format: str
+    batch_id: int
+    rows_read: int = 0
+    orders_created: int = 0
+    orders_updated: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    contacts_merged: int = 0
+    rows_rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_report: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Rejected:
+    line: int
+    reason: str
+    cells: list[str]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(
+    session: Session,
+    path: Path,
+    *,
+    fmt: str = "auto",
+    actor: str = "cli",
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    display_name: str | None = None,
+    write_error_report: bool = True,
+) -> ImportSummary:
+    name = display_name or path.name
+    table = open_table(path, progress)
+    header = Header(table.header)
+    importer = choose(header, fmt, name)
+    importer.bind(header)
+    if on_start:
+        on_start(table.size)
+    batch = ImportBatch(
+        file_name=name, file_sha256=file_sha256(path), format=importer.name, actor=actor
+    )
+    session.add(batch)
+    session.flush()
+    summary = ImportSummary(file=name, format=importer.name, batch_id=batch.id)
+    rejected: list[_Rejected] = []
+    counts = Counts()
+    source = importer.platform or importer.name
+
+    def parsed() -> Iterator[Record]:
+        for line, cells in table.rows:
+            summary.rows_read += 1
+            try:
+                yield importer.parse(importer.row(line, cells))
+            except (RowError, SiyuError, ValueError) as error:
+                reason = error.message if isinstance(error, SiyuError) else str(error)
+                rejected.append(_Rejected(line, reason, cells))
+
+    for chunk in _chunks(parsed(), importer):
+        if importer.kind == "orders":
+            counts.add(
+                apply_orders(
+                    session,
+                    chunk,
+                    batch_id=batch.id,
+                    actor=actor,  # type: ignore[arg-type]
+                    source=source,
+                )
+            )
+        else:
+            counts.add(_apply_contact_chunk(session, chunk, rejected, actor, source))  # type: ignore[arg-type]
+
+    rejected.sort(key=lambda r: r.line)
+    for key, value in asdict(counts).items():
+        setattr(summary, key, value)
+        setattr(batch, key, value)
+    summary.rows_rejected = batch.rows_rejected = len(rejected)
+    batch.rows_read = summary.rows_read
+    batch.finished_at = utcnow()
+    summary.errors = [{"line": r.line, "reason": r.reason} for r in rejected[:SUMMARY_ERRORS]]
+    if rejected:
+        session.execute(
+            insert(ImportRowError.__table__),
+            [{"batch_id": batch.id, "line": r.line, "reason": r.reason} for r in rejected],
+        )
+        if write_error_report:
+            summary.error_report = _write_error_report(path, table.header, rejected)
+    audit.record(
+        session,
+        actor=actor,
+        action="import.file",
+        subject_type="ingest_batch",
+        subject_id=batch.id,
+        file=name,
+        format=importer.name,
+        **{k: v for k, v in asdict(counts).items()},
+        rows_rejected=len(rejected),
+    )
+    session.flush()
+    return summary
+
+
+def _apply_contact_chunk(
+    session: Session, chunk: list[ContactRecord], rejected: list[_Rejected], actor: str, source: str
+) -> Counts:
+    owners = owner_ids(session, {r.owner_login for r in chunk if r.owner_login})
+    valid = []
+    for record in chunk:
+        if record.owner_login and record.owner_login not in owners:
+            rejected.append(
+                _Rejected(record.line, f"owner {record.owner_login!r} is no staff login", [])
+            )
+        else:
+            valid.append(record)
+    return apply_contacts(session, valid, owners, actor=actor, source=source) if valid else Counts()
+
+
+def _chunks(records: Iterator[Record], importer: ImportFormat) -> Iterator[list[Record]]:
+    """Chunks of records, never splitting the consecutive rows of one order."""
+    chunk: list[Record] = []
+    last: OrderRecord | None = None
+    for record in records:
+        if isinstance(record, OrderRecord):
+            key = (record.platform, record.platform_order_id)
+            if last is not None and (last.platform, last.platform_order_id) == key:
+                combine_rows(last, record, importer.line_amounts)
+                continue
+            if len(chunk) >= CHUNK_ROWS:
+                yield chunk
+                chunk = []
+            last = record
+        elif len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+        chunk.append(record)
+    if chunk:
+        yield chunk
+
+
+def _write_error_report(path: Path, header: list[str], rejected: list[_Rejected]) -> str | None:
+    """Rejected rows beside the file, line and reason first, to fix and import again."""
+    target = path.with_name(f"{path.stem}.errors.csv")
+    try:
+        with target.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "reason", *header])
+            for r in rejected:
+                writer.writerow([r.line, r.reason, *r.cells])
+    except OSError:
+        return None
+    return str(target)
+
+
+def check_paths(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise Invalid(f"no such file: {', '.join(missing)}")

@@ -1,0 +1,32 @@
+"""Cursor pagination: opaque cursors over a sort key, so deep pages cost what the first does."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from siyu.errors import Invalid
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, json.JSONDecodeError):
+        raise Invalid(f"cursor {cursor!r} is not one this server gave out") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise Invalid(f"cursor {cursor!r} is not one this server gave out")
+    return values

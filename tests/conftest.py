@@ -1,0 +1,101 @@
+"""Test databases: every database test runs on SQLite and, when SIYU_TEST_DATABASE_URL is set,
+on PostgreSQL too. Schemas are made by the Alembic migrations, as in production."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session
+
+from siyu.config import get_settings
+from siyu.db import migrate
+from siyu.db.models import Base
+from siyu.db.session import engine_for, make_engine
+
+PG_URL = os.environ.get("SIYU_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+def _fresh_database(backend: str, tmp: Path) -> tuple[str, Engine | None]:
+    """A new, empty database; returns its URL and, for PostgreSQL, the admin engine to drop it."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / f'siyu-{uuid.uuid4().hex[:8]}.db'}", None
+    assert PG_URL
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"siyu_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), admin
+
+
+def _drop(url: str, admin: Engine | None) -> None:
+    engine_for.cache_clear()
+    if admin is None:
+        return
+    name = make_url(url).database
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated database per backend, shared by the session's transactional tests."""
+    url, admin = _fresh_database(request.param, tmp_path_factory.mktemp("db"))
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+    _drop(url, admin)
+
+
+@pytest.fixture
+def session(database: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = database.connect()
+    outer = connection.begin()
+    db_session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A migrated database of its own for tests that commit; set as SIYU_DATABASE_URL."""
+    url, admin = _fresh_database(request.param, tmp_path)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    monkeypatch.setenv("SIYU_DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine_for.cache_clear()
+    yield url
+    get_settings.cache_clear()
+    engine_for.cache_clear()
+    _drop(url, admin)
+
+
+@pytest.fixture(autouse=True)
+def _settings_cache() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def table_names() -> list[str]:
+    return sorted(Base.metadata.tables)

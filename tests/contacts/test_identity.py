@@ -1,0 +1,144 @@
+"""Identity resolution: one person once, whatever order the records come in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siyu.contacts import service
+from siyu.contacts.identity import Claim, normalise_identity, resolve
+from siyu.contacts.models import Contact, ContactAlias, ContactIdentity, ContactNote, ContactOrder
+from siyu.ingest.pipeline import apply_orders
+from siyu.ingest.records import OrderRecord
+from siyu.kit.actor import Actor
+
+
+def _order(
+    oid: str, identities: list[tuple[str, str]], paid: int = 1000, platform: str = "taobao"
+) -> OrderRecord:
+    return OrderRecord(
+        line=1,
+        platform=platform,
+        platform_order_id=oid,
+        status="completed",
+        placed_at=datetime(2024, 1, int(oid[-1]) + 1, tzinfo=UTC),
+        identities=identities,
+        total_amount=paid,
+        paid_amount=paid,
+    )
+
+
+def test_kinds_are_normalised() -> None:
+    assert normalise_identity("phone", "138 0013 8000") == ("phone", "+8613800138000")
+    assert normalise_identity("phone", "138****8000") is None
+    assert normalise_identity("phone", "13800138000-1234") is None
+    assert normalise_identity("email", " Wang@Example.COM ") == ("email", "wang@example.com")
+    assert normalise_identity("taobao_nick", " 小王 ") == ("taobao_nick", "小王")
+
+
+def test_record_with_two_contacts_identities_merges_them(session: Session) -> None:
+    first = resolve(session, [Claim([("taobao_nick", "小王")], {"name": "王"})], source="taobao")
+    second = resolve(session, [Claim([("jd_pin", "wang")])], source="jd")
+    assert first.contact_ids != second.contact_ids
+    both = resolve(session, [Claim([("taobao_nick", "小王"), ("jd_pin", "wang")])], source="x")
+    assert both.merged == 1
+    survivor = min(first.contact_ids[0], second.contact_ids[0])
+    absorbed = max(first.contact_ids[0], second.contact_ids[0])
+    assert both.contact_ids == [survivor]
+    assert session.get(Contact, absorbed) is None
+    # The absorbed id keeps resolving to the survivor.
+    assert service.get_by_ref(session, absorbed).id == survivor
+    assert (
+        session.execute(
+            select(ContactAlias.contact_id).where(ContactAlias.old_id == absorbed)
+        ).scalar()
+        == survivor
+    )
+
+
+def test_merge_moves_orders_notes_tags_and_recomputes_rollups(session: Session) -> None:
+    actor = Actor.cli()
+    apply_orders(
+        session,
+        [_order("T1", [("taobao_nick", "a")], 1000)],
+        batch_id=None,
+        actor="t",
+        source="taobao",
+    )
+    apply_orders(
+        session,
+        [_order("J2", [("jd_pin", "b")], 2500, "jd")],
+        batch_id=None,
+        actor="t",
+        source="jd",
+    )
+    jd_contact = service.get_by_ref(session, "jd_pin:b")
+    service.add_note(session, contact=jd_contact, body="喜欢面霜", actor=actor)
+    service.add_tags(session, contact=jd_contact, tags=["兴趣:护肤"], actor=actor)
+    taobao_contact = service.get_by_ref(session, "taobao_nick:a")
+    absorbed_id = max(jd_contact.id, taobao_contact.id)
+    merged = service.add_identity(session, contact=taobao_contact, ref="jd_pin:b", actor=actor)
+    profile = service.profile(session, merged)
+    assert profile["order_count"] == 2
+    assert profile["total_spent"] == 3500
+    assert profile["platforms"] == ["jd", "taobao"]
+    assert profile["tags"] == ["兴趣:护肤"]
+    assert [n["body"] for n in profile["notes"]] == ["喜欢面霜"]
+    assert profile["merged_ids"] == [absorbed_id]
+    assert profile["merges"][0]["evidence"]["identities"] == ["jd_pin:b"]
+
+
+records = st.lists(
+    st.tuples(
+        st.integers(0, 5),  # order number
+        st.lists(
+            st.sampled_from(
+                [("taobao_nick", f"n{i}") for i in range(4)]
+                + [("phone", f"+861380013800{i}") for i in range(4)]
+            ),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=records, order=st.randoms(use_true_random=False))
+def test_any_order_gives_the_same_partition_and_rollups(session: Session, records, order) -> None:  # type: ignore[no-untyped-def]
+    outcomes = []
+    for attempt in range(2):
+        nested = session.begin_nested()
+        shuffled = list(records) if attempt == 0 else order.sample(records, len(records))
+        for number, identities in shuffled:
+            apply_orders(
+                session,
+                [_order(f"O{number}", list(identities), 100 * (number + 1))],
+                batch_id=None,
+                actor="t",
+                source="taobao",
+            )
+        partition = {}
+        for contact_id, kind, value in session.execute(
+            select(ContactIdentity.contact_id, ContactIdentity.kind, ContactIdentity.value)
+        ):
+            partition.setdefault(contact_id, set()).add(f"{kind}:{value}")
+        groups = sorted(sorted(v) for v in partition.values())
+        rollups = sorted(
+            (c.order_count, c.total_spent, c.platforms)
+            for c in session.execute(select(Contact)).scalars()
+        )
+        orders = session.execute(select(func.count()).select_from(ContactOrder)).scalar()
+        outcomes.append((groups, rollups, orders))
+        assert session.execute(select(func.count()).select_from(ContactNote)).scalar() == 0
+        nested.rollback()
+    assert outcomes[0] == outcomes[1]
