@@ -1,0 +1,169 @@
+"""Staff users and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.audit import service as audit
+from siyu.db.types import utcnow
+from siyu.errors import Conflict, Invalid, NotFound, Unauthorized
+from siyu.kit.actor import Actor
+from siyu.staff.models import ROLES, SCOPES, ApiKey, StaffUser
+
+_hasher = PasswordHasher()
+KEY_PREFIX = "sy_"
+
+
+def create_staff(
+    session: Session,
+    *,
+    login: str,
+    actor: Actor,
+    name: str = "",
+    role: str = "staff",
+    password: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> StaffUser:
+    login = login.strip()
+    if not login:
+        raise Invalid("a staff member needs a login")
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if session.execute(select(StaffUser.id).where(StaffUser.login == login)).first():
+        raise Conflict(f"staff login {login!r} is taken")
+    if password is not None and len(password) < 8:
+        raise Invalid("a password needs at least 8 characters")
+    staff = StaffUser(
+        login=login,
+        name=name or login,
+        role=role,
+        email=email,
+        phone=phone,
+        password_hash=_hasher.hash(password) if password else None,
+    )
+    session.add(staff)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.label,
+        action="staff.create",
+        subject_type="staff",
+        subject_id=staff.id,
+        login=login,
+        role=role,
+    )
+    return staff
+
+
+def verify_password(staff: StaffUser, password: str) -> bool:
+    if not staff.password_hash:
+        return False
+    try:
+        return _hasher.verify(staff.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def list_staff(session: Session) -> list[StaffUser]:
+    return list(session.execute(select(StaffUser).order_by(StaffUser.id)).scalars())
+
+
+def get_staff(session: Session, login: str) -> StaffUser:
+    staff = session.execute(select(StaffUser).where(StaffUser.login == login)).scalar_one_or_none()
+    if staff is None:
+        raise NotFound(f"no staff member with login {login!r}")
+    return staff
+
+
+def disable_staff(session: Session, *, login: str, actor: Actor) -> StaffUser:
+    staff = get_staff(session, login)
+    if staff.disabled_at is None:
+        staff.disabled_at = utcnow()
+        audit.record(
+            session,
+            actor=actor.label,
+            action="staff.disable",
+            subject_type="staff",
+            subject_id=staff.id,
+            login=login,
+        )
+    return staff
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(
+    session: Session, *, name: str, scopes: list[str], actor: Actor
+) -> tuple[ApiKey, str]:
+    """A new key; the returned secret is shown once and only its hash is kept."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise Invalid(
+            f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(scopes) or 'none'}"
+        )
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=name or "key",
+        prefix=secret[: len(KEY_PREFIX) + 8],
+        secret_hash=_digest(secret),
+        scopes=",".join(s for s in SCOPES if s in scopes),
+        created_by_id=actor.staff_id,
+    )
+    session.add(key)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.label,
+        action="apikey.create",
+        subject_type="api_key",
+        subject_id=key.id,
+        name=key.name,
+        scopes=key.scopes,
+    )
+    return key, secret
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.execute(select(ApiKey).order_by(ApiKey.id)).scalars())
+
+
+def revoke_api_key(session: Session, *, key_id_or_prefix: str, actor: Actor) -> ApiKey:
+    text = key_id_or_prefix.strip()
+    query = select(ApiKey).where(
+        ApiKey.id == int(text) if text.isdigit() else ApiKey.prefix == text
+    )
+    key = session.execute(query).scalar_one_or_none()
+    if key is None:
+        raise NotFound(f"no API key {text!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=actor.label,
+            action="apikey.revoke",
+            subject_type="api_key",
+            subject_id=key.id,
+        )
+    return key
+
+
+def authenticate_key(session: Session, secret: str) -> ApiKey:
+    if not secret.startswith(KEY_PREFIX):
+        raise Unauthorized("not a Siyu API key")
+    key = session.execute(
+        select(ApiKey).where(ApiKey.prefix == secret[: len(KEY_PREFIX) + 8])
+    ).scalar_one_or_none()
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("unknown or revoked API key")
+    if not secrets.compare_digest(key.secret_hash, _digest(secret)):
+        raise Unauthorized("unknown or revoked API key")
+    return key
