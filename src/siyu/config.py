@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="change-me", description="Signs session cookies.")
     host: str = "127.0.0.1"
     port: int = 8000
+    upload_dir: Path = Field(default=Path("var/uploads"), description="Where uploaded files wait.")
     run_worker: bool = Field(default=True, description="Run the job worker inside `siyu serve`.")
 
     @property

@@ -44,11 +44,9 @@ def record_consent(
         )
         session.flush()
         return True
-    same_statement = current.granted == granted and current.purpose == purpose
-    # Without a time of its own, a repeated statement (an import run twice) changes nothing.
-    if current.recorded_at > at or (
-        same_statement and (recorded_at is None or current.recorded_at == at)
-    ):
+    # A repeated statement (an import run twice, an export imported back) changes nothing,
+    # and an older statement never overrides a newer one.
+    if current.recorded_at > at or (current.granted == granted and current.purpose == purpose):
         return False
     session.execute(
         update(ContactConsent)

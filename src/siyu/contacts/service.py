@@ -356,7 +356,9 @@ def _owner_logins(session: Session, ids: set[int | None]) -> dict[int | None, st
     if not ids:
         return {}
     return dict(
-        session.execute(select(StaffUser.id, StaffUser.login).where(StaffUser.id.in_(ids))).tuples()
+        session.execute(select(StaffUser.id, StaffUser.login).where(StaffUser.id.in_(ids)))
+        .tuples()
+        .all()
     )
 
 

@@ -167,3 +167,19 @@ def authenticate_key(session: Session, secret: str) -> ApiKey:
     if not secrets.compare_digest(key.secret_hash, _digest(secret)):
         raise Unauthorized("unknown or revoked API key")
     return key
+
+
+def ensure_first_admin(session: Session) -> tuple[str, str] | None:
+    """Create an admin with a random password when there is none; returns (login, password)."""
+    if session.execute(select(StaffUser.id).where(StaffUser.role == "admin")).first():
+        return None
+    password = secrets.token_urlsafe(12)
+    create_staff(
+        session,
+        login="admin",
+        name="Administrator",
+        role="admin",
+        password=password,
+        actor=Actor.system(),
+    )
+    return "admin", password

@@ -1,0 +1,33 @@
+"""The FastAPI application: REST API under /api/v1, OpenAPI at /api/docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from siyu import __version__
+from siyu.api import problems
+from siyu.contacts.api import router as contacts_router
+from siyu.ingest.api import router as ingest_router
+from siyu.staff.api import router as staff_router
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Siyu",
+        version=__version__,
+        description=(
+            "The merchant's own customer pool. Authenticate with `Authorization: Bearer <API key>`."
+        ),
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    problems.install(app)
+    for router in (contacts_router, ingest_router, staff_router):
+        app.include_router(router, prefix="/api/v1")
+
+    @app.get("/api/v1/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,179 @@
+"""The `siyu` command. Domain commands live in each domain's cli.py and are mounted here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from siyu.cli.output import console, fail, print_json
+from siyu.config import get_settings
+from siyu.contacts.cli import app as contacts_app
+from siyu.contacts.cli import note_app, tag_app
+from siyu.db.migrate import is_initialised, upgrade
+from siyu.db.session import get_engine, unit_of_work
+from siyu.errors import SiyuError
+from siyu.ingest.cli import export_command, import_command
+from siyu.kit.actor import Actor
+from siyu.staff.cli import apikey_app, staff_app
+
+
+class _Root(TyperGroup):
+    """Renders Siyu errors as one line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> object:
+        try:
+            return super().invoke(ctx)
+        except SiyuError as error:
+            fail(error.message)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            fail("interrupted; nothing half-written was kept")
+            raise typer.Exit(130) from None
+        except Exception as error:
+            # Usage errors and exits belong to the command-line library (exit code 2 or their own).
+            library = type(error).__module__.startswith(("typer", "click"))
+            if library or os.environ.get("SIYU_DEBUG"):
+                raise
+            fail(f"unexpected {type(error).__name__}: {error} (set SIYU_DEBUG=1 for details)")
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    help="Siyu (私域): the merchant's own customer pool.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=_Root,
+)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(tag_app, name="tag")
+app.add_typer(note_app, name="note")
+app.add_typer(staff_app, name="staff")
+app.add_typer(apikey_app, name="apikey")
+app.command("import")(import_command)
+app.command("export")(export_command)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    upgrade(get_engine())
+    console.print(f"database is up to date: {_shown_url()}")
+
+
+def _shown_url() -> str:
+    from sqlalchemy import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def init(
+    demo: bool = typer.Option(True, help="Load the demo merchant when the database is empty."),
+    customers: int = typer.Option(20000, help="Demo size."),
+) -> None:
+    """Create the database, load the demo merchant if it is empty, make a first admin."""
+    from siyu.contacts.service import count_contacts
+    from siyu.staff.service import ensure_first_admin
+
+    engine = get_engine()
+    fresh = not is_initialised(engine)
+    upgrade(engine)
+    console.print(f"database {'created' if fresh else 'is up to date'}: {_shown_url()}")
+    with unit_of_work() as session:
+        empty = count_contacts(session) == 0
+    if demo and empty:
+        _load_demo(customers, seed=42)
+    with unit_of_work() as session:
+        created = ensure_first_admin(session)
+    if created:
+        login, password = created
+        console.print(
+            "\nA first admin was created. Sign in with this once and change the password:\n"
+            f"  login:    {login}\n  password: {password}\n",
+            highlight=False,
+        )
+
+
+@app.command()
+def demo(
+    customers: int = typer.Option(20000, "--customers", help="How many customers."),
+    seed: int = typer.Option(42, "--seed", help="Same seed, same merchant."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Build a believable demo merchant (Faker zh_CN) through the importers."""
+    summary = _load_demo(customers, seed, quiet=json_output)
+    if json_output:
+        print_json(summary)
+
+
+def _load_demo(customers: int, seed: int, quiet: bool = False) -> dict:
+    import tempfile
+
+    from siyu.demo import build_demo
+
+    if not quiet:
+        console.print(f"loading the demo merchant ({customers:,} customers, seed {seed}) …")
+    with tempfile.TemporaryDirectory() as folder, unit_of_work() as session:
+        summary = build_demo(session, customers=customers, seed=seed, workdir=Path(folder))
+    if not quiet:
+        console.print(f"demo merchant loaded: {summary}")
+    return summary
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+    worker: bool = typer.Option(True, help="Run the job worker in this process too."),
+) -> None:
+    """Serve the API (and console) with an in-process job worker."""
+    import uvicorn
+
+    from siyu.api.app import create_app
+    from siyu.worker.runner import start_in_thread
+
+    settings = get_settings()
+    engine = get_engine()
+    if not is_initialised(engine):
+        raise SiyuError("the database has no schema yet: run `siyu init` first")
+    stop = None
+    if worker and settings.run_worker:
+        _thread, stop = start_in_thread(engine)
+    host, port = host or settings.host, port or settings.port
+    console.print(f"Siyu is serving on http://{host}:{port}  (API docs: /api/docs)")
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    finally:
+        if stop:
+            stop.set()
+
+
+@app.command("worker")
+def worker_command() -> None:
+    """Run a job worker (any number may run against PostgreSQL)."""
+    import threading
+
+    from siyu.worker.runner import run_forever
+
+    stop = threading.Event()
+    console.print("worker running; Ctrl-C stops it")
+    try:
+        run_forever(get_engine(), stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def run() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+__all__ = ["Actor", "app", "run"]
