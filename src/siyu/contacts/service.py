@@ -357,7 +357,6 @@ def _owner_logins(session: Session, ids: set[int | None]) -> dict[int | None, st
         return {}
     return dict(
         session.execute(select(StaffUser.id, StaffUser.login).where(StaffUser.id.in_(ids)))
-        .tuples()
         .all()
     )
 

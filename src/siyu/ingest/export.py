@@ -94,7 +94,6 @@ def order_rows(session: Session) -> Iterator[dict[str, Any]]:
         identities = _identities(session, contact_ids)
         names = dict(
             session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids)))
-            .tuples()
             .all()
         )
         lines: dict[int, list[LineRecord]] = defaultdict(list)
@@ -135,7 +134,7 @@ def order_rows(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def contact_rows(session: Session) -> Iterator[dict[str, Any]]:
-    logins = dict(session.execute(select(StaffUser.id, StaffUser.login)).tuples().all())
+    logins = dict(session.execute(select(StaffUser.id, StaffUser.login)).all())
     last_id = 0
     while True:
         contacts = list(

@@ -220,7 +220,7 @@ def owner_ids(session: Session, logins: set[str]) -> dict[str, int]:
     rows = session.execute(
         select(StaffUser.login, StaffUser.id).where(StaffUser.login.in_(sorted(logins)))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def apply_contacts(

@@ -44,6 +44,13 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    # Chinese back offices write GBK. On short samples a detector may name another CJK code
+    # page (reading ￥ as ＄), so GB18030, the superset of GBK, is tried first.
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        pass
     best = from_bytes(sample).best()
     name = (best.encoding if best else "gb18030").lower().replace("-", "")
     return "gb18030" if name in _GB_FAMILY or name.startswith("gb") else best.encoding  # type: ignore[union-attr]
