@@ -199,3 +199,149 @@ def one_line(
             title=title[:500], quantity=quantity or 1, unit_price=unit_price, amount=amount, sku=sku
         )
     ]
+
+
+class LabelledRow(Row):
+    """A row whose errors name the column as the file spells it, not the importer's field."""
+
+    __slots__ = ("labels",)
+
+    def __init__(
+        self,
+        line: int,
+        cells: list[str],
+        columns: Mapping[str, int | None],
+        labels: Mapping[str, str],
+    ) -> None:
+        super().__init__(line, cells, columns)
+        self.labels = labels
+
+    def _relabel(self, name: str, error: RowError) -> RowError:
+        label = self.labels.get(name, name)
+        message = str(error)
+        if message.startswith(name):
+            message = label + message[len(name) :]
+        return RowError(message)
+
+    def money(self, name: str) -> int | None:
+        try:
+            return super().money(name)
+        except RowError as error:
+            raise self._relabel(name, error) from None
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        try:
+            return super().integer(name, default)
+        except RowError as error:
+            raise self._relabel(name, error) from None
+
+    def time(self, name: str) -> datetime | None:
+        try:
+            return super().time(name)
+        except RowError as error:
+            raise self._relabel(name, error) from None
+
+    def required(self, name: str, label: str | None = None) -> str:
+        return super().required(name, label or self.labels.get(name))
+
+    def status(self, name: str, extra: dict[str, str] | None = None) -> str:
+        try:
+            return super().status(name, extra)
+        except RowError as error:
+            raise RowError(f"{self.labels.get(name, name)}: {error}") from None
+
+
+class PlatformFormat(ImportFormat):
+    """An importer whose required headers have several spellings across export versions."""
+
+    # Each group must have one of its spellings in the header.
+    required_any: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # Headers only a sibling format has (an item-level report, say): their presence rules us out.
+    excludes: ClassVar[tuple[str, ...]] = ()
+
+    def matches(self, header: Header) -> int:
+        if not self.signature and not self.required_any:
+            return 0
+        if not all(header.has(name) for name in self.signature):
+            return 0
+        if not all(header.find(group) is not None for group in self.required_any):
+            return 0
+        if any(header.has(name) for name in self.excludes):
+            return 0
+        return sum(header.find(spellings) is not None for spellings in self.columns.values())
+
+    def bind(self, header: Header) -> None:
+        super().bind(header)
+        self.labels = {
+            name: header.names[position].strip().lstrip("\ufeff")
+            for name, position in self.positions.items()
+            if position is not None
+        }
+
+    def row(self, line: int, cells: list[str]) -> Row:
+        return LabelledRow(line, cells, self.positions, self.labels)
+
+    def has(self, field: str) -> bool:
+        return self.positions.get(field) is not None
+
+
+def first_text(row: Row, *names: str) -> str | None:
+    for name in names:
+        value = row.text(name)
+        if value is not None:
+            return value
+    return None
+
+
+_PROVINCES = (
+    "河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州"
+    "|云南|陕西|甘肃|青海|台湾"
+)
+_COMPACT_REGION = re.compile(
+    rf"^(?:(?P<muni>北京|天津|上海|重庆)市?"
+    rf"|(?P<auto>内蒙古|广西|西藏|宁夏|新疆)(?:壮族|回族|维吾尔)?(?:自治区)?"
+    rf"|(?P<sar>香港|澳门)(?:特别行政区)?"
+    rf"|(?P<prov>{_PROVINCES})省?)"
+    r"(?P<city>[^\s\d]{1,10}?(?:市|自治州|地区|盟))?"
+)
+
+
+def address_region(address: str | None) -> tuple[str | None, str | None]:
+    """Province and city of an address: '广东省 广州市 …' or run together, '江西南昌市…'."""
+    if not address:
+        return None, None
+    province, city = split_address(address)
+    if province:
+        return province, city
+    match = _COMPACT_REGION.match(address.strip())
+    if not match:
+        return None, None
+    if match["muni"]:
+        return match["muni"] + "市", match["muni"] + "市"
+    if match["prov"]:
+        return match["prov"] + "省", match["city"]
+    return match["auto"] or match["sar"], match["city"]
+
+
+def hidden_buyer(
+    platform: str, name: str | None, phone: str | None, address: str | None
+) -> tuple[list[tuple[str, str]], str | None]:
+    """Identities of a buyer a platform hides behind its receiver, and the phone hint.
+
+    A real phone (old exports) links across shops; a masked one is a hint. The receiver key
+    needs a name or phone: an address alone (Pinduoduo now gives only 省市区街道) would lump a
+    whole street together.
+    """
+    phones, hint = phone_identity(phone)
+    if not (name or phone):
+        return phones, hint
+    return phones + receiver_identity(platform, name, hint or phone, address), hint
+
+
+def join_address(*parts: str | None) -> str | None:
+    """省, 市, 区, 街道, 详细地址 columns → one address, skipping repeats of the previous part."""
+    out: list[str] = []
+    for part in parts:
+        if part and (not out or part not in out[-1]):
+            out.append(part)
+    return " ".join(out) or None
