@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
+from siyu.api.schemas import has_nul
 from siyu.db.session import get_engine, session_factory
 from siyu.db.types import utcnow
-from siyu.errors import Forbidden, Unauthorized
+from siyu.errors import Forbidden, Invalid, NotFound, Unauthorized
 from siyu.kit.actor import Actor
 from siyu.staff.models import ApiKey
 from siyu.staff.service import authenticate_key
@@ -31,6 +32,22 @@ def get_session() -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(get_session)]
 
+# Ids are 64-bit in both databases; a larger number cannot name anything and must not reach SQL.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A numeric id")]
+
+
+def check_id(text: str, what: str) -> None:
+    """A path segment that looks like a number but could never be an id: 404, not a crash."""
+    if text.isdigit() and (not text.isascii() or int(text) > MAX_ID):
+        raise NotFound(f"no {what} with id {text}")
+
+
+def _check_text(request: Request) -> None:
+    # PostgreSQL refuses NUL in text; say so instead of failing inside the query.
+    if has_nul(list(request.path_params.values())) or has_nul(request.query_params.multi_items()):
+        raise Invalid("the path and query must not contain NUL (%00) characters")
+
 
 def _key_from(request: Request) -> str:
     header = request.headers.get("authorization", "")
@@ -42,14 +59,20 @@ def _key_from(request: Request) -> str:
     raise Unauthorized("an API key is required: send `Authorization: Bearer <key>`")
 
 
+# Scopes are ranked: a key that may write may read what it wrote, an admin key may do anything.
+IMPLIED = {"read": ("read",), "write": ("read", "write"), "admin": ("read", "write", "admin")}
+
+
 def require(scope: str):  # type: ignore[no-untyped-def]
     """A dependency that authenticates the key and checks it holds `scope` (admin holds all)."""
 
     def dependency(request: Request, session: DbSession) -> Actor:
         key: ApiKey = authenticate_key(session, _key_from(request))
-        scopes = set(key.scope_list)
-        if scope not in scopes and "admin" not in scopes:
+        scopes = {s for held in key.scope_list for s in IMPLIED.get(held, (held,))}
+        if scope not in scopes:
             raise Forbidden(f"this API key lacks the {scope!r} scope")
+        # Every route runs this dependency once, after authentication, so checked here.
+        _check_text(request)
         now = utcnow()
         # Write the last-used time at most once a minute: reads should not all become writes.
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

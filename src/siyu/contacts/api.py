@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.orm import Session
 
-from siyu.api.deps import DbSession, Reader, Writer
+from siyu.api.deps import DbSession, Id, Reader, Writer, check_id
 from siyu.contacts import service
+from siyu.contacts.models import Contact
 from siyu.contacts.schemas import (
     ConsentIn,
     ContactCreate,
@@ -19,7 +21,18 @@ from siyu.contacts.schemas import (
 )
 
 router = APIRouter(tags=["contacts"])
-REF = "An id (old merged ids resolve to the survivor) or `kind:value`, e.g. `phone:13800138000`"
+Ref = Annotated[
+    str,
+    Path(
+        description="An id (old merged ids resolve to the survivor) or `kind:value`, "
+        "e.g. `phone:13800138000`"
+    ),
+]
+
+
+def contact_by_ref(session: Session, ref: str) -> Contact:
+    check_id(ref.strip(), "contact")
+    return service.get_by_ref(session, ref)
 
 
 @router.get("/contacts", response_model=PageOut)
@@ -45,15 +58,15 @@ def create_contact(body: ContactCreate, session: DbSession, actor: Writer) -> di
 
 
 @router.get("/contacts/{ref}", summary="The customer 360")
-def get_contact(ref: str, session: DbSession, _actor: Reader) -> dict[str, Any]:
-    return service.profile(session, service.get_by_ref(session, ref))
+def get_contact(ref: Ref, session: DbSession, _actor: Reader) -> dict[str, Any]:
+    return service.profile(session, contact_by_ref(session, ref))
 
 
 @router.patch("/contacts/{ref}")
 def update_contact(
-    ref: str, body: ContactUpdate, session: DbSession, actor: Writer
+    ref: Ref, body: ContactUpdate, session: DbSession, actor: Writer
 ) -> dict[str, Any]:
-    contact = service.get_by_ref(session, ref)
+    contact = contact_by_ref(session, ref)
     service.update_contact(
         session, contact=contact, actor=actor, changes=body.model_dump(exclude_unset=True)
     )
@@ -61,52 +74,52 @@ def update_contact(
 
 
 @router.post("/contacts/{ref}/identities")
-def add_identity(ref: str, body: IdentityIn, session: DbSession, actor: Writer) -> dict[str, Any]:
+def add_identity(ref: Ref, body: IdentityIn, session: DbSession, actor: Writer) -> dict[str, Any]:
     contact = service.add_identity(
-        session, contact=service.get_by_ref(session, ref), ref=body.identity, actor=actor
+        session, contact=contact_by_ref(session, ref), ref=body.identity, actor=actor
     )
     return service.profile(session, contact)
 
 
 @router.delete("/contacts/{ref}/identities/{identity}", status_code=204)
-def remove_identity(ref: str, identity: str, session: DbSession, actor: Writer) -> Response:
+def remove_identity(ref: Ref, identity: str, session: DbSession, actor: Writer) -> Response:
     service.remove_identity(
-        session, contact=service.get_by_ref(session, ref), ref=identity, actor=actor
+        session, contact=contact_by_ref(session, ref), ref=identity, actor=actor
     )
     return Response(status_code=204)
 
 
 @router.post("/contacts/{ref}/tags")
-def add_tags(ref: str, body: TagsIn, session: DbSession, actor: Writer) -> dict[str, Any]:
-    contact = service.get_by_ref(session, ref)
+def add_tags(ref: Ref, body: TagsIn, session: DbSession, actor: Writer) -> dict[str, Any]:
+    contact = contact_by_ref(session, ref)
     service.add_tags(session, contact=contact, tags=body.tags, actor=actor)
     return service.profile(session, contact)
 
 
 @router.delete("/contacts/{ref}/tags/{tag}", status_code=204)
-def remove_tag(ref: str, tag: str, session: DbSession, actor: Writer) -> Response:
-    service.remove_tag(session, contact=service.get_by_ref(session, ref), tag=tag, actor=actor)
+def remove_tag(ref: Ref, tag: str, session: DbSession, actor: Writer) -> Response:
+    service.remove_tag(session, contact=contact_by_ref(session, ref), tag=tag, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/contacts/{ref}/notes")
-def list_notes(ref: str, session: DbSession, _actor: Reader) -> list[dict[str, Any]]:
-    return service.profile(session, service.get_by_ref(session, ref), recent_orders=0)["notes"]
+def list_notes(ref: Ref, session: DbSession, _actor: Reader) -> list[dict[str, Any]]:
+    return service.profile(session, contact_by_ref(session, ref), recent_orders=0)["notes"]
 
 
 @router.post("/contacts/{ref}/notes", status_code=201)
-def add_note(ref: str, body: NoteIn, session: DbSession, actor: Writer) -> dict[str, Any]:
+def add_note(ref: Ref, body: NoteIn, session: DbSession, actor: Writer) -> dict[str, Any]:
     note = service.add_note(
-        session, contact=service.get_by_ref(session, ref), body=body.body, actor=actor
+        session, contact=contact_by_ref(session, ref), body=body.body, actor=actor
     )
     return {"id": note.id, "body": note.body, "author": note.author}
 
 
 @router.put("/contacts/{ref}/consents/{channel}")
 def set_consent(
-    ref: str, channel: str, body: ConsentIn, session: DbSession, actor: Writer
+    ref: Ref, channel: str, body: ConsentIn, session: DbSession, actor: Writer
 ) -> list[dict[str, Any]]:
-    contact = service.get_by_ref(session, ref)
+    contact = contact_by_ref(session, ref)
     service.set_consent(
         session,
         contact=contact,
@@ -121,13 +134,13 @@ def set_consent(
 
 @router.get("/contacts/{ref}/orders", response_model=PageOut)
 def contact_orders(
-    ref: str,
+    ref: Ref,
     session: DbSession,
     _actor: Reader,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    contact = service.get_by_ref(session, ref)
+    contact = contact_by_ref(session, ref)
     page = service.list_orders(session, contact_id=contact.id, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -145,5 +158,5 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", tags=["orders"])
-def get_order(order_id: int, session: DbSession, _actor: Reader) -> dict[str, Any]:
+def get_order(order_id: Id, session: DbSession, _actor: Reader) -> dict[str, Any]:
     return service.get_order(session, order_id)

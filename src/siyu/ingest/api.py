@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from sqlalchemy import select
 
-from siyu.api.deps import DbSession, Reader, Writer
+from siyu.api.deps import DbSession, Id, Reader, Writer
 from siyu.config import get_settings
 from siyu.errors import Invalid, NotFound
 from siyu.ingest.models import ImportRowError
+from siyu.ingest.registry import ALIASES, importers
 from siyu.ingest.tasks import IMPORT_JOB
 from siyu.kit.timeutil import isoformat
 from siyu.worker.models import Job
@@ -26,8 +27,11 @@ router = APIRouter(tags=["imports"])
 
 def job_dict(job: Job) -> dict[str, Any]:
     done, total = in_memory(job.id) or (job.progress_done, job.progress_total)
-    if job.state == "done" and total:
-        done = total
+    percent = round(100 * done / total, 1) if total else None
+    if job.state == "done":
+        # On SQLite progress lives only in the worker's memory, so a finished job may have no
+        # total on its row; finished is 100% either way.
+        done, percent = total or done, 100.0
     return {
         "id": job.id,
         "state": job.state,
@@ -36,7 +40,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "progress": {
             "done": done,
             "total": total,
-            "percent": round(100 * done / total, 1) if total else None,
+            "percent": percent,
         },
         "result": job.result,
         "error": job.error,
@@ -46,6 +50,18 @@ def job_dict(job: Job) -> dict[str, Any]:
     }
 
 
+def check_format(fmt: str) -> None:
+    """Refuse an unknown format now rather than in a failed job later."""
+    known = {"auto", *ALIASES}
+    for cls in importers().values():
+        known.update(n for n in (cls.name, cls.platform) if n)
+    if fmt.startswith("mapping:"):
+        # A mapping names a file on the server: not something an API client may point at.
+        raise Invalid("mapping formats are for the CLI; over the API use auto or a named format")
+    if fmt not in known:
+        raise Invalid(f"unknown format {fmt!r}; known: {', '.join(sorted(known))}")
+
+
 @router.post("/imports", status_code=202, summary="Upload a shop export; imported by a job")
 def upload(
     session: DbSession,
@@ -53,6 +69,7 @@ def upload(
     file: UploadFile = File(...),
     format: str = Form("auto", description="auto, taobao, jd, … or orders_csv"),
 ) -> dict[str, Any]:
+    check_format(format)
     name = Path(file.filename or "upload").name
     if not name:
         raise Invalid("the upload has no file name")
@@ -74,7 +91,7 @@ def upload(
 
 
 @router.get("/imports/{job_id}")
-def status(job_id: int, session: DbSession, _actor: Reader) -> dict[str, Any]:
+def status(job_id: Id, session: DbSession, _actor: Reader) -> dict[str, Any]:
     return job_dict(get_job(session, job_id, IMPORT_JOB))
 
 
@@ -83,7 +100,7 @@ def status(job_id: int, session: DbSession, _actor: Reader) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def errors(job_id: int, session: DbSession, _actor: Reader) -> Response:
+def errors(job_id: Id, session: DbSession, _actor: Reader) -> Response:
     job = get_job(session, job_id, IMPORT_JOB)
     if job.state != "done" or not job.result:
         raise NotFound(f"import {job_id} has no error report (state: {job.state})")
@@ -99,7 +116,7 @@ def errors(job_id: int, session: DbSession, _actor: Reader) -> Response:
                 select(ImportRowError.line, ImportRowError.reason)
                 .where(ImportRowError.batch_id == job.result["batch_id"])
                 .order_by(ImportRowError.line)
-            ).tuples()
+            ).all()
         )
         body = buffer.getvalue()
     return Response("\ufeff" + body, media_type="text/csv; charset=utf-8")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from siyu.api.deps import Admin, DbSession
+from siyu.api.deps import Admin, DbSession, check_id
+from siyu.api.schemas import Body
 from siyu.kit.timeutil import isoformat
 from siyu.staff import service
 from siyu.staff.models import ApiKey
@@ -15,8 +16,7 @@ from siyu.staff.models import ApiKey
 router = APIRouter(tags=["api keys"])
 
 
-class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyIn(Body):
     name: str = Field(min_length=1, max_length=120)
     scopes: list[str] = Field(default_factory=lambda: ["read"])
 
@@ -46,4 +46,5 @@ def create_key(body: KeyIn, session: DbSession, actor: Admin) -> dict[str, Any]:
 
 @router.delete("/api-keys/{key_id}")
 def revoke_key(key_id: str, session: DbSession, actor: Admin) -> dict[str, Any]:
+    check_id(key_id.strip(), "API key")
     return key_dict(service.revoke_api_key(session, key_id_or_prefix=key_id, actor=actor))
