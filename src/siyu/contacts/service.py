@@ -5,7 +5,7 @@ Plain functions over a Session; they never commit (the request, command or job d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -166,7 +166,9 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
             .order_by(ContactConsent.channel)
         ).scalars()
     ]
-    data["recent_orders"] = list_orders(session, contact_id=cid, limit=recent_orders).items
+    data["recent_orders"] = (
+        list_orders(session, contact_id=cid, limit=recent_orders).items if recent_orders > 0 else []
+    )
     return data
 
 
@@ -222,7 +224,14 @@ def list_orders(
         query = query.where(ContactOrder.platform == platform)
     if cursor:
         placed, last_id = decode_cursor(cursor, 2)
-        placed_at = datetime.fromisoformat(str(placed))
+        placed_at: datetime | None
+        try:
+            placed_at = datetime.fromisoformat(str(placed))
+            placed_at = placed_at.astimezone(UTC) if placed_at.tzinfo else None
+        except (ValueError, OverflowError):
+            placed_at = None
+        if placed_at is None or not _is_id(last_id):
+            raise Invalid(f"cursor {cursor!r} is not one this server gave out")
         query = query.where(
             or_(
                 ContactOrder.placed_at < placed_at,
@@ -243,6 +252,11 @@ def list_orders(
     items = [order_dict(o, lines[o.id]) for o in orders]
     next_cursor = encode_cursor(orders[-1].placed_at.isoformat(), orders[-1].id) if more else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+def _is_id(value: Any) -> bool:
+    # A decoded cursor is client input: only a 64-bit integer may reach the query.
+    return type(value) is int and 0 < value < 2**63
 
 
 def get_order(session: Session, order_id: int) -> dict[str, Any]:
@@ -324,6 +338,8 @@ def list_contacts(
     query = search_query(text, tag=tag, identity=identity).order_by(Contact.id.desc())
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
+        if not _is_id(last_id):
+            raise Invalid(f"cursor {cursor!r} is not one this server gave out")
         query = query.where(Contact.id < int(last_id))
     contacts = list(session.execute(query.limit(limit + 1)).scalars())
     more = len(contacts) > limit
