@@ -209,6 +209,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contact")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.create_index("ix_contact_last_order_at", ["last_order_at"], unique=False)
@@ -417,6 +418,7 @@ def upgrade() -> None:
             "platform_order_id",
             name=op.f("uq_contact_order_platform_platform_order_id"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("contact_order", schema=None) as batch_op:
         batch_op.create_index(

@@ -177,3 +177,7 @@ def run() -> None:
 
 
 __all__ = ["Actor", "app", "run"]
+
+
+if __name__ == "__main__":
+    run()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from siyu.contacts import rollups
@@ -27,6 +27,8 @@ from siyu.contacts.models import (
     ContactOrder,
     ContactTagLink,
 )
+from siyu.db.bulk import insert_rows, update_rows
+from siyu.db.ids import allocate_ids
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.kit.chunks import chunked
@@ -220,10 +222,11 @@ def _create_contacts(session: Session, claims: list[Claim], source: str) -> list
         for claim in claims
     ]
     table = Contact.__table__
-    inserted = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [row[0] for row in inserted]
+    ids = allocate_ids(session, table, len(rows))
+    for row, contact_id in zip(rows, ids, strict=True):
+        row["id"] = contact_id
+    insert_rows(session, table, rows)
+    return ids
 
 
 def _add_identities(
@@ -249,22 +252,15 @@ def _add_identities(
                         "created_at": now,
                     }
                 )
-    if rows:
-        session.execute(insert(ContactIdentity.__table__), rows)
+    insert_rows(session, ContactIdentity.__table__, rows)
 
 
 def _fill_profiles(session: Session, fills: dict[int, dict[str, Any]]) -> None:
     """Fill empty profile fields only: what a person typed in the console wins over imports."""
     table = Contact.__table__
     for key in PROFILE_FIELDS:
-        params = [{"cid": cid, "val": p[key]} for cid, p in fills.items() if p.get(key)]
-        if params:
-            session.execute(
-                update(table)
-                .where(table.c.id == bindparam("cid"), table.c[key].is_(None))
-                .values({key: bindparam("val")}),
-                params,
-            )
+        rows = [{key: p[key], "id": cid} for cid, p in fills.items() if p.get(key)]
+        update_rows(session, table, rows, where=f" AND {key} IS NULL")
 
 
 def merge(

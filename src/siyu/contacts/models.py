@@ -51,6 +51,8 @@ class Contact(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_contact_last_order_at", "last_order_at"),
         Index("ix_contact_total_spent", "total_spent"),
+        # Ids are never reused on SQLite either: an absorbed contact's id must keep resolving.
+        {"sqlite_autoincrement": True},
     )
 
     name: Mapped[str | None] = mapped_column(String(200))
@@ -172,6 +174,7 @@ class ContactOrder(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("platform", "platform_order_id"),
         Index("ix_contact_order_contact_id_placed_at", "contact_id", "placed_at"),
+        {"sqlite_autoincrement": True},
     )
 
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id", ondelete="CASCADE"))

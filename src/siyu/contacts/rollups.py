@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.config import get_settings
 from siyu.contacts.models import PURCHASE_STATUSES, Contact, ContactOrder
+from siyu.db.bulk import update_rows
 from siyu.kit.chunks import chunked
 
 
@@ -62,40 +63,23 @@ def recompute(session: Session, contact_ids: Iterable[int]) -> None:
             total["first"] = _min(total["first"], first)
             total["last"] = _max(total["last"], last)
             total["platforms"].add(platform)
-        params = []
+        rows = []
         for cid, total in totals.items():
             spent = total["paid"] - total["refunded"]
-            params.append(
+            count = total["count"]
+            rows.append(
                 {
-                    "cid": cid,
-                    "v_order_count": total["count"],
-                    "v_total_spent": spent,
-                    "v_refunded_amount": total["refunded"],
-                    "v_average_order_value": round(spent / total["count"]) if total["count"] else 0,
-                    "v_first_order_at": total["first"],
-                    "v_last_order_at": total["last"],
-                    "v_platforms": ",".join(sorted(total["platforms"])),
+                    "order_count": count,
+                    "total_spent": spent,
+                    "refunded_amount": total["refunded"],
+                    "average_order_value": round(spent / count) if count else 0,
+                    "first_order_at": total["first"],
+                    "last_order_at": total["last"],
+                    "platforms": ",".join(sorted(total["platforms"])),
+                    "id": cid,
                 }
             )
-        session.execute(
-            update(contact)
-            .where(contact.c.id == bindparam("cid"))
-            .values(
-                {
-                    key: bindparam(f"v_{key}", type_=contact.c[key].type)
-                    for key in (
-                        "order_count",
-                        "total_spent",
-                        "refunded_amount",
-                        "average_order_value",
-                        "first_order_at",
-                        "last_order_at",
-                        "platforms",
-                    )
-                }
-            ),
-            params,
-        )
+        update_rows(session, contact, rows)
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:

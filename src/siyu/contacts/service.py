@@ -372,8 +372,7 @@ def _owner_logins(session: Session, ids: set[int | None]) -> dict[int | None, st
     if not ids:
         return {}
     return dict(
-        session.execute(select(StaffUser.id, StaffUser.login).where(StaffUser.id.in_(ids)))
-        .all()
+        session.execute(select(StaffUser.id, StaffUser.login).where(StaffUser.id.in_(ids))).all()
     )
 
 

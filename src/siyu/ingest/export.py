@@ -93,8 +93,9 @@ def order_rows(session: Session) -> Iterator[dict[str, Any]]:
         contact_ids = sorted({o.contact_id for o in orders})
         identities = _identities(session, contact_ids)
         names = dict(
-            session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids)))
-            .all()
+            session.execute(
+                select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+            ).all()
         )
         lines: dict[int, list[LineRecord]] = defaultdict(list)
         for line in session.execute(

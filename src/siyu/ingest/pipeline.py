@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from siyu.contacts import rollups
@@ -14,6 +14,8 @@ from siyu.contacts.consent import record_consent
 from siyu.contacts.identity import Claim, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
+from siyu.db.bulk import insert_rows, update_rows
+from siyu.db.ids import allocate_ids
 from siyu.db.types import utcnow
 from siyu.ingest.records import ContactRecord, OrderRecord
 from siyu.kit.chunks import chunked
@@ -117,15 +119,13 @@ def apply_orders(
             continue
         change = _changes(known, record)
         if change:
-            changes.append({"oid": known.id, **change})
+            changes.append({**change, "id": known.id})
             touched.add(known.contact_id)
     if new_rows:
-        ids = [
-            row[0]
-            for row in session.execute(
-                insert(order).returning(order.c.id, sort_by_parameter_order=True), new_rows
-            )
-        ]
+        ids = allocate_ids(session, order, len(new_rows))
+        for row, order_id in zip(new_rows, ids, strict=True):
+            row["id"] = order_id
+        insert_rows(session, order, new_rows)
         lines = [
             {
                 "order_id": order_id,
@@ -139,19 +139,10 @@ def apply_orders(
             for order_id, items in zip(ids, new_lines, strict=True)
             for number, line in enumerate(items, start=1)
         ]
-        if lines:
-            session.execute(insert(ContactOrderLine.__table__), lines)
+        insert_rows(session, ContactOrderLine.__table__, lines)
         counts.orders_created = len(ids)
-    for key_set, group in _group_by_keys(changes).items():
-        session.execute(
-            update(order)
-            .where(order.c.id == bindparam("oid"))
-            .values(
-                {key: bindparam(f"v_{key}", type_=order.c[key].type) for key in key_set}
-                | {"updated_at": now}
-            ),
-            [{"oid": c["oid"], **{f"v_{k}": c[k] for k in key_set}} for c in group],
-        )
+    for group in _group_by_keys(changes).values():
+        update_rows(session, order, [{**change, "updated_at": now} for change in group])
     counts.orders_updated = len(changes)
     rollups.recompute(session, touched)
     return counts
@@ -210,7 +201,7 @@ def _changes(known: Any, record: OrderRecord) -> dict[str, Any]:
 def _group_by_keys(changes: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for change in changes:
-        groups[tuple(sorted(k for k in change if k != "oid"))].append(change)
+        groups[tuple(sorted(change))].append(change)
     return groups
 
 

@@ -21,6 +21,7 @@ from siyu.kit.timeutil import parse_time
 
 _HEADER_FOLD = str.maketrans({"（": "(", "）": ")", "\ufeff": "", "\u3000": " ", "：": ":"})
 _HEADER_SPACE = re.compile(r"\s+")
+_NO_AMOUNT = re.compile(r"无|没有|未")
 
 
 def fold_header(name: str) -> str:
@@ -84,9 +85,10 @@ class Row:
         try:
             return parse_money(self.raw(name))
         except ValueError:
-            # Text where an amount should be (Taobao writes 无退款申请 in 退款金额) means none.
+            # Platforms write a "none" phrase where an amount should be (Taobao: 无退款申请 in
+            # 退款金额); anything else that is no amount is a mistake worth reporting.
             text = self.text(name)
-            if text and not any(ch.isdigit() for ch in text):
+            if text and _NO_AMOUNT.search(text) and not any(ch.isdigit() for ch in text):
                 return None
             raise RowError(f"{name}: not an amount: {text!r}") from None
 
