@@ -1,90 +1,76 @@
 """Per-contact rollups (order count, spend, refunds, first/last order, platforms).
 
 Recomputed from the orders for exactly the contacts a write touched, so they are always current
-and never drift: the aggregate runs in the database, grouped by contact and platform; Python only
-folds the few platform subtotals of each contact together.
+and never drift. One UPDATE … FROM an aggregate per batch, entirely in the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from siyu.config import get_settings
-from siyu.contacts.models import PURCHASE_STATUSES, Contact, ContactOrder
-from siyu.db.bulk import update_rows
+from siyu.contacts.models import PURCHASE_STATUSES
 from siyu.kit.chunks import chunked
+
+# Orders per contact and platform first, so the platform list comes out sorted ("jd,taobao"):
+# SQLite's group_concat keeps the order of the grouped rows it reads.
+_PER_PLATFORM = """
+    SELECT contact_id, platform, count(*) AS n, sum(paid_amount) AS paid,
+           sum(refunded_amount) AS refunded, min(placed_at) AS first, max(placed_at) AS last
+    FROM contact_order
+    WHERE contact_id IN :ids AND status IN :statuses AND currency = :currency
+    GROUP BY contact_id, platform
+    ORDER BY contact_id, platform
+"""
+_PLATFORMS = {
+    "sqlite": "group_concat(platform, ',')",
+    "postgresql": "string_agg(platform, ',' ORDER BY platform)",
+}
+_AVERAGE = {
+    "sqlite": "CAST(round((sum(paid) - sum(refunded)) * 1.0 / sum(n)) AS INTEGER)",
+    "postgresql": "round((sum(paid) - sum(refunded))::numeric / sum(n))::bigint",
+}
+_UPDATE = """
+    UPDATE contact SET
+        order_count = agg.n, total_spent = agg.spent, refunded_amount = agg.refunded,
+        average_order_value = agg.average, first_order_at = agg.first,
+        last_order_at = agg.last, platforms = agg.platforms
+    FROM (
+        SELECT contact_id, sum(n) AS n, sum(paid) - sum(refunded) AS spent,
+               sum(refunded) AS refunded, {average} AS average, min(first) AS first,
+               max(last) AS last, {platforms} AS platforms
+        FROM ({per_platform}) AS per
+        GROUP BY contact_id
+    ) AS agg
+    WHERE contact.id = agg.contact_id
+"""
+# Contacts left without a qualifying order (all cancelled, moved away by a merge) go to zero.
+_RESET = """
+    UPDATE contact SET order_count = 0, total_spent = 0, refunded_amount = 0,
+        average_order_value = 0, first_order_at = NULL, last_order_at = NULL, platforms = ''
+    WHERE id IN :ids AND NOT EXISTS (
+        SELECT 1 FROM contact_order o WHERE o.contact_id = contact.id
+        AND o.status IN :statuses AND o.currency = :currency)
+"""
 
 
 def recompute(session: Session, contact_ids: Iterable[int]) -> None:
     ids = sorted(set(contact_ids))
-    currency = get_settings().currency
-    order = ContactOrder.__table__
-    contact = Contact.__table__
-    for batch in chunked(ids, 2000):
-        totals: dict[int, dict[str, Any]] = {
-            cid: {
-                "count": 0,
-                "paid": 0,
-                "refunded": 0,
-                "first": None,
-                "last": None,
-                "platforms": set(),
-            }
-            for cid in batch
-        }
-        rows = session.execute(
-            select(
-                order.c.contact_id,
-                order.c.platform,
-                func.count(),
-                func.coalesce(func.sum(order.c.paid_amount), 0),
-                func.coalesce(func.sum(order.c.refunded_amount), 0),
-                func.min(order.c.placed_at).label("first"),
-                func.max(order.c.placed_at).label("last"),
-            )
-            .where(
-                order.c.contact_id.in_(batch),
-                order.c.status.in_(PURCHASE_STATUSES),
-                # Rollups are in the base currency; other currencies are kept on the orders.
-                order.c.currency == currency,
-            )
-            .group_by(order.c.contact_id, order.c.platform)
+    if not ids:
+        return
+    dialect = session.get_bind().dialect.name
+    update = text(
+        _UPDATE.format(
+            average=_AVERAGE[dialect], platforms=_PLATFORMS[dialect], per_platform=_PER_PLATFORM
         )
-        for contact_id, platform, count, paid, refunded, first, last in rows:
-            total = totals[contact_id]
-            total["count"] += count
-            total["paid"] += int(paid)
-            total["refunded"] += int(refunded)
-            total["first"] = _min(total["first"], first)
-            total["last"] = _max(total["last"], last)
-            total["platforms"].add(platform)
-        rows = []
-        for cid, total in totals.items():
-            spent = total["paid"] - total["refunded"]
-            count = total["count"]
-            rows.append(
-                {
-                    "order_count": count,
-                    "total_spent": spent,
-                    "refunded_amount": total["refunded"],
-                    "average_order_value": round(spent / count) if count else 0,
-                    "first_order_at": total["first"],
-                    "last_order_at": total["last"],
-                    "platforms": ",".join(sorted(total["platforms"])),
-                    "id": cid,
-                }
-            )
-        update_rows(session, contact, rows)
-
-
-def _min(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _max(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else max(a, b)
+    ).bindparams(bindparam("ids", expanding=True), bindparam("statuses", expanding=True))
+    reset = text(_RESET).bindparams(
+        bindparam("ids", expanding=True), bindparam("statuses", expanding=True)
+    )
+    params = {"statuses": list(PURCHASE_STATUSES), "currency": get_settings().currency}
+    for batch in chunked(ids, 2000):
+        session.execute(update, {**params, "ids": batch})
+        session.execute(reset, {**params, "ids": batch})
