@@ -119,12 +119,20 @@ def _load_demo(customers: int, seed: int, quiet: bool = False) -> dict:
 
     from siyu.demo import build_demo
 
+    say = (lambda _line: None) if quiet else (lambda line: console.print(f"  {line}"))
     if not quiet:
         console.print(f"loading the demo merchant ({customers:,} customers, seed {seed}) …")
     with tempfile.TemporaryDirectory() as folder, unit_of_work() as session:
-        summary = build_demo(session, customers=customers, seed=seed, workdir=Path(folder))
+        summary = build_demo(
+            session, customers=customers, seed=seed, workdir=Path(folder), progress=say
+        )
     if not quiet:
-        console.print(f"demo merchant loaded: {summary}")
+        platforms = ", ".join(f"{name} {count:,}" for name, count in summary["platforms"].items())
+        console.print(
+            f"demo merchant loaded: {summary['contacts']:,} contacts, {summary['orders']:,} "
+            f"orders ({platforms}), {summary['merges']:,} merges",
+            highlight=False,
+        )
     return summary
 
 

@@ -31,4 +31,6 @@ def run_import(session: Session, job: Job, engine: Engine) -> dict[str, Any]:
         )
     finally:
         reporter.finish()
+    # Written with the import itself, so every process sees the final figures.
+    job.progress_done, job.progress_total = reporter.done, reporter.total
     return summary.as_dict()
