@@ -88,22 +88,6 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return normalised
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[object, object] = {}
-
-    def find(self, node: object) -> object:
-        parent = self.parent.setdefault(node, node)
-        if parent != node:
-            parent = self.parent[node] = self.find(parent)
-        return parent
-
-    def union(self, a: object, b: object) -> None:
-        root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self.parent[root_b] = root_a
-
-
 def lookup_identities(
     session: Session, identities: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
@@ -134,34 +118,22 @@ def resolve(
 ) -> Resolution:
     """Find or create the contact of every claim, merging contacts the claims prove are one."""
     existing = lookup_identities(session, [i for c in claims for i in c.identities])
-    finder = _UnionFind()
-    for index, claim in enumerate(claims):
-        node = ("record", index)
-        finder.find(node)
-        for identity in claim.identities:
-            contact_id = existing.get(identity)
-            finder.union(node, ("contact", contact_id) if contact_id else ("identity", identity))
-        if claim.known_contact_id:
-            finder.union(node, ("contact", claim.known_contact_id))
-
-    components: dict[object, list[int]] = defaultdict(list)
-    contacts_in: dict[object, set[int]] = defaultdict(set)
-    for index, claim in enumerate(claims):
-        root = finder.find(("record", index))
-        components[root].append(index)
-        contacts_in[root].update(existing[i] for i in claim.identities if i in existing)
-        if claim.known_contact_id:
-            contacts_in[root].add(claim.known_contact_id)
+    components, contacts_in = _components(claims, existing)
 
     result = Resolution(contact_ids=[0] * len(claims))
-    new_roots = [root for root in components if not contacts_in[root]]
-    new_ids = _create_contacts(session, [claims[components[r][0]] for r in new_roots], source)
+    new_roots = [root for root in components if not contacts_in.get(root)]
+    profiles = {
+        root: _merged_profile(claims[i].profile for i in components[root]) for root in components
+    }
+    new_ids = _create_contacts(
+        session, [(claims[components[r][0]].source, profiles[r]) for r in new_roots], source
+    )
     result.created = len(new_ids)
-    root_contact: dict[object, int] = dict(zip(new_roots, new_ids, strict=True))
+    root_contact: dict[int, int] = dict(zip(new_roots, new_ids, strict=True))
 
     fills: dict[int, dict[str, Any]] = {}
     for root, indexes in components.items():
-        ids = sorted(contacts_in[root])
+        ids = sorted(contacts_in.get(root, ()))
         if ids:
             survivor = ids[0]
             for absorbed in ids[1:]:
@@ -181,16 +153,56 @@ def resolve(
                 )
                 result.merged += 1
             root_contact[root] = survivor
-            profile = _merged_profile(claims[i].profile for i in indexes)
-            if profile:
-                fills[survivor] = profile
+            if profiles[root]:
+                fills[survivor] = profiles[root]
+        contact_id = root_contact[root]
         for index in indexes:
-            result.contact_ids[index] = root_contact[root]
+            result.contact_ids[index] = contact_id
     result.touched.update(root_contact.values())
 
     _add_identities(session, claims, result.contact_ids, existing, source)
     _fill_profiles(session, fills)
     return result
+
+
+def _components(
+    claims: Sequence[Claim], existing: dict[tuple[str, str], int]
+) -> tuple[dict[int, list[int]], dict[int, set[int]]]:
+    """Group claims into people: union-find over claim indexes, joined by shared keys.
+
+    A key is an existing contact's id (int) or a not-yet-known identity (tuple), so the two
+    kinds never collide. Returns root → claim indexes, and root → existing contact ids.
+    """
+    parent = list(range(len(claims)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[object, int] = {}
+    found: dict[int, set[int]] = {}
+    for index, claim in enumerate(claims):
+        keys: list[object] = [existing.get(i, i) for i in claim.identities]
+        if claim.known_contact_id:
+            keys.append(claim.known_contact_id)
+        for key in keys:
+            if isinstance(key, int):
+                found.setdefault(index, set()).add(key)
+            other = first_with.setdefault(key, index)
+            if other != index:
+                a, b = find(index), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    components: dict[int, list[int]] = defaultdict(list)
+    contacts_in: dict[int, set[int]] = {}
+    for index in range(len(claims)):
+        root = find(index)
+        components[root].append(index)
+        if index in found:
+            contacts_in.setdefault(root, set()).update(found[index])
+    return components, contacts_in
 
 
 def _merged_profile(profiles: Any) -> dict[str, Any]:
@@ -202,14 +214,16 @@ def _merged_profile(profiles: Any) -> dict[str, Any]:
     return merged
 
 
-def _create_contacts(session: Session, claims: list[Claim], source: str) -> list[int]:
-    if not claims:
+def _create_contacts(
+    session: Session, people: list[tuple[str | None, dict[str, Any]]], source: str
+) -> list[int]:
+    if not people:
         return []
     now = utcnow()
     rows = [
         {
-            **{key: claim.profile.get(key) for key in PROFILE_FIELDS},
-            "source": claim.source or source,
+            **{key: profile.get(key) for key in PROFILE_FIELDS},
+            "source": own_source or source,
             "traits": {},
             "created_at": now,
             "updated_at": now,
@@ -219,7 +233,7 @@ def _create_contacts(session: Session, claims: list[Claim], source: str) -> list
             "average_order_value": 0,
             "platforms": "",
         }
-        for claim in claims
+        for own_source, profile in people
     ]
     table = Contact.__table__
     ids = allocate_ids(session, table, len(rows))
