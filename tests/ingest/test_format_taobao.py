@@ -276,3 +276,60 @@ def test_item_report_without_times_is_refused(session: Session, tmp_path: Path) 
     with pytest.raises(Invalid, match="订单创建时间"):
         import_file(session, path)
     assert snapshot(session) == before
+
+
+def test_item_report_after_the_order_report_adds_items_and_refunds_only(
+    session: Session, tmp_path: Path
+) -> None:
+    report = _classic(
+        tmp_path,
+        [
+            ex.taobao_row(
+                "9101",
+                "sofa_buyer",
+                订单状态="交易成功",
+                买家实际支付金额="1,210.00",
+                买家应付邮费="10.00",
+                **{"宝贝标题 ": "沙发 餐椅"},
+            )
+        ],
+    )
+    import_file(session, report)
+    before = order(session, "taobao", "9101")
+    assert [li["title"] for li in before["lines"]] == ["沙发 餐椅"]
+    detail = ex.write_csv(
+        tmp_path / "ExportOrderDetailList202406.csv",
+        ex.shuffled(ex.TAOBAO_DETAIL),
+        [
+            ex.taobao_detail_row(
+                "9101",
+                "91011",
+                标题="沙发",
+                价格="1,000.00",
+                买家应付货款="1,000.00",
+                买家实际支付金额="1,000.00",
+                订单状态="交易成功",
+            ),
+            ex.taobao_detail_row(
+                "9101",
+                "91012",
+                标题="餐椅",
+                价格="50.00",
+                购买数量="4",
+                买家应付货款="200.00",
+                买家实际支付金额="200.00",
+                退款状态="退款成功",
+                退款金额="200.00",
+                订单状态="交易成功",
+            ),
+        ],
+    )
+    summary = import_file(session, detail)
+    assert (summary.orders_created, summary.orders_updated) == (0, 1)
+    after = order(session, "taobao", "9101")
+    assert [(li["title"], li["quantity"]) for li in after["lines"]] == [("沙发", 1), ("餐椅", 4)]
+    # The order's own totals (with postage) stay; the item refund is applied.
+    assert (after["paid_amount"], after["refunded_amount"]) == (before["paid_amount"], 20000)
+    assert after["contact_id"] == before["contact_id"]
+    again = import_file(session, detail)
+    assert (again.orders_created, again.orders_updated) == (0, 0)

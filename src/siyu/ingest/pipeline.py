@@ -33,6 +33,8 @@ UPDATABLE = (
     "completed_at",
     "coupon_code",
 )
+# What an item-level report may change on an order it did not create.
+REFUND_FIELDS = ("status", "refunded_amount")
 _TERMINAL = ("cancelled", "refunded")
 
 
@@ -109,6 +111,7 @@ def apply_orders(
 
     touched: set[int] = set()
     new_rows, new_lines, changes = [], [], []
+    line_updates: dict[int, OrderRecord] = {}
     now = utcnow()
     for record, contact_id in zip(records, resolution.contact_ids, strict=True):
         known = existing.get((record.platform, record.platform_order_id))
@@ -121,12 +124,28 @@ def apply_orders(
         if change:
             changes.append({**change, "id": known.id})
             touched.add(known.contact_id)
+        if record.lines:
+            line_updates[known.id] = record
     if new_rows:
         ids = allocate_ids(session, order, len(new_rows))
         for row, order_id in zip(new_rows, ids, strict=True):
             row["id"] = order_id
         insert_rows(session, order, new_rows)
-        lines = [
+        _insert_lines(session, zip(ids, new_lines, strict=True))
+        counts.orders_created = len(ids)
+    for group in _group_by_keys(changes).values():
+        update_rows(session, order, [{**change, "updated_at": now} for change in group])
+    relined = _replace_lines(session, line_updates)
+    counts.orders_updated = len({c["id"] for c in changes} | relined)
+    rollups.recompute(session, touched)
+    return counts
+
+
+def _insert_lines(session: Session, orders: Any) -> None:
+    insert_rows(
+        session,
+        ContactOrderLine.__table__,
+        [
             {
                 "order_id": order_id,
                 "line_no": number,
@@ -136,16 +155,43 @@ def apply_orders(
                 "unit_price": line.unit_price,
                 "amount": line.amount,
             }
-            for order_id, items in zip(ids, new_lines, strict=True)
+            for order_id, items in orders
             for number, line in enumerate(items, start=1)
-        ]
-        insert_rows(session, ContactOrderLine.__table__, lines)
-        counts.orders_created = len(ids)
-    for group in _group_by_keys(changes).values():
-        update_rows(session, order, [{**change, "updated_at": now} for change in group])
-    counts.orders_updated = len(changes)
-    rollups.recompute(session, touched)
-    return counts
+        ],
+    )
+
+
+def _line_key(lines: Any) -> list[tuple[Any, ...]]:
+    return [(li.title, li.quantity, li.unit_price) for li in lines]
+
+
+def _replace_lines(session: Session, updates: dict[int, OrderRecord]) -> set[int]:
+    """Lines for known orders: filled in when an order has none, and replaced by an item-level
+    report's when they differ. Returns the orders whose lines changed."""
+    if not updates:
+        return set()
+    table = ContactOrderLine.__table__
+    current: dict[int, list[Any]] = defaultdict(list)
+    for batch in chunked(sorted(updates), 2000):
+        for line in session.execute(
+            select(table)
+            .where(table.c.order_id.in_(batch))
+            .order_by(table.c.order_id, table.c.line_no)
+        ):
+            current[line.order_id].append(line)
+    changed = {
+        order_id
+        for order_id, record in updates.items()
+        if not current.get(order_id)
+        or (record.items_only and _line_key(current[order_id]) != _line_key(record.lines))
+    }
+    if changed:
+        for batch in chunked(sorted(changed), 2000):
+            session.execute(table.delete().where(table.c.order_id.in_(batch)))
+        _insert_lines(
+            session, ((order_id, updates[order_id].lines) for order_id in sorted(changed))
+        )
+    return changed
 
 
 def _latest_per_order(records: list[OrderRecord]) -> list[OrderRecord]:
@@ -188,7 +234,7 @@ def _order_row(record: OrderRecord, contact_id: int, batch_id: int | None, now: 
 
 def _changes(known: Any, record: OrderRecord) -> dict[str, Any]:
     change = {}
-    for key in UPDATABLE:
+    for key in REFUND_FIELDS if record.items_only else UPDATABLE:
         new = getattr(record, key)
         # A file that says nothing (None) about a field leaves what we know alone.
         if new is None:

@@ -44,6 +44,9 @@ class OrderRecord:
     receiver_province: str | None = None
     receiver_city: str | None = None
     lines: list[LineRecord] = field(default_factory=list)
+    # An item-level report (Taobao 宝贝报表): its lines are authoritative, but its amounts cover
+    # items only, so they never overwrite the totals of an order already known.
+    items_only: bool = False
 
 
 @dataclass

@@ -348,6 +348,7 @@ class TaobaoOrderDetails(PlatformFormat):
             total_amount=payable,
             paid_amount=paid,
             refunded_amount=refunded,
+            items_only=True,
             lines=[
                 LineRecord(
                     title=title[:500],
