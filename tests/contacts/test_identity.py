@@ -9,12 +9,18 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.contacts import service
+from siyu.contacts import rollups, service
 from siyu.contacts.identity import Claim, normalise_identity, resolve
 from siyu.contacts.models import Contact, ContactAlias, ContactIdentity, ContactNote, ContactOrder
 from siyu.ingest.pipeline import apply_orders
 from siyu.ingest.records import OrderRecord
 from siyu.kit.actor import Actor
+
+
+def _apply(session: Session, record: OrderRecord) -> None:
+    """What an import does with one chunk: apply it, then recompute the rollups it touched."""
+    counts = apply_orders(session, [record], batch_id=None, actor="t", source=record.platform)
+    rollups.recompute(session, counts.touched)
 
 
 def _order(
@@ -62,20 +68,8 @@ def test_record_with_two_contacts_identities_merges_them(session: Session) -> No
 
 def test_merge_moves_orders_notes_tags_and_recomputes_rollups(session: Session) -> None:
     actor = Actor.cli()
-    apply_orders(
-        session,
-        [_order("T1", [("taobao_nick", "a")], 1000)],
-        batch_id=None,
-        actor="t",
-        source="taobao",
-    )
-    apply_orders(
-        session,
-        [_order("J2", [("jd_pin", "b")], 2500, "jd")],
-        batch_id=None,
-        actor="t",
-        source="jd",
-    )
+    _apply(session, _order("T1", [("taobao_nick", "a")], 1000))
+    _apply(session, _order("J2", [("jd_pin", "b")], 2500, "jd"))
     jd_contact = service.get_by_ref(session, "jd_pin:b")
     service.add_note(session, contact=jd_contact, body="喜欢面霜", actor=actor)
     service.add_tags(session, contact=jd_contact, tags=["兴趣:护肤"], actor=actor)
@@ -120,13 +114,7 @@ def test_any_order_gives_the_same_partition_and_rollups(session: Session, record
         nested = session.begin_nested()
         shuffled = list(records) if attempt == 0 else order.sample(records, len(records))
         for number, identities in shuffled:
-            apply_orders(
-                session,
-                [_order(f"O{number}", list(identities), 100 * (number + 1))],
-                batch_id=None,
-                actor="t",
-                source="taobao",
-            )
+            _apply(session, _order(f"O{number}", list(identities), 100 * (number + 1)))
         partition = {}
         for contact_id, kind, value in session.execute(
             select(ContactIdentity.contact_id, ContactIdentity.kind, ContactIdentity.value)

@@ -29,6 +29,7 @@ from siyu.contacts.models import (
 )
 from siyu.db.bulk import insert_rows, update_rows
 from siyu.db.ids import allocate_ids
+from siyu.db.sql import one_of
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.kit.chunks import chunked
@@ -101,7 +102,7 @@ def lookup_identities(
         for batch in chunked(values, 2000):
             rows = session.execute(
                 select(table.c.value, table.c.contact_id).where(
-                    table.c.kind == kind, table.c.value.in_(batch)
+                    table.c.kind == kind, one_of(session, table.c.value, batch)
                 )
             )
             found.update(((kind, value), contact_id) for value, contact_id in rows)

@@ -21,7 +21,7 @@ _PER_PLATFORM = """
     SELECT contact_id, platform, count(*) AS n, sum(paid_amount) AS paid,
            sum(refunded_amount) AS refunded, min(placed_at) AS first, max(placed_at) AS last
     FROM contact_order
-    WHERE contact_id IN :ids AND status IN :statuses AND currency = :currency
+    WHERE contact_id {ids} AND status IN :statuses AND currency = :currency
     GROUP BY contact_id, platform
     ORDER BY contact_id, platform
 """
@@ -51,7 +51,7 @@ _UPDATE = """
 _RESET = """
     UPDATE contact SET order_count = 0, total_spent = 0, refunded_amount = 0,
         average_order_value = 0, first_order_at = NULL, last_order_at = NULL, platforms = ''
-    WHERE id IN :ids AND NOT EXISTS (
+    WHERE id {ids} AND NOT EXISTS (
         SELECT 1 FROM contact_order o WHERE o.contact_id = contact.id
         AND o.status IN :statuses AND o.currency = :currency)
 """
@@ -62,15 +62,20 @@ def recompute(session: Session, contact_ids: Iterable[int]) -> None:
     if not ids:
         return
     dialect = session.get_bind().dialect.name
+    # PostgreSQL takes the ids as one array, joined (see siyu.db.sql.one_of); SQLite as a list.
+    ids_sql = "IN (SELECT unnest(CAST(:ids AS bigint[])))" if dialect == "postgresql" else "IN :ids"
+    expanding = [bindparam("statuses", expanding=True)]
+    if dialect != "postgresql":
+        expanding.append(bindparam("ids", expanding=True))
     update = text(
         _UPDATE.format(
-            average=_AVERAGE[dialect], platforms=_PLATFORMS[dialect], per_platform=_PER_PLATFORM
+            average=_AVERAGE[dialect],
+            platforms=_PLATFORMS[dialect],
+            per_platform=_PER_PLATFORM.format(ids=ids_sql),
         )
-    ).bindparams(bindparam("ids", expanding=True), bindparam("statuses", expanding=True))
-    reset = text(_RESET).bindparams(
-        bindparam("ids", expanding=True), bindparam("statuses", expanding=True)
-    )
+    ).bindparams(*expanding)
+    reset = text(_RESET.format(ids=ids_sql)).bindparams(*expanding)
     params = {"statuses": list(PURCHASE_STATUSES), "currency": get_settings().currency}
-    for batch in chunked(ids, 2000):
+    for batch in chunked(ids, 5000):
         session.execute(update, {**params, "ids": batch})
         session.execute(reset, {**params, "ids": batch})

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from siyu.contacts import rollups
 from siyu.contacts.consent import record_consent
 from siyu.contacts.identity import Claim, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
 from siyu.db.bulk import insert_rows, update_rows
 from siyu.db.ids import allocate_ids
+from siyu.db.sql import one_of
 from siyu.db.types import utcnow
 from siyu.ingest.records import ContactRecord, OrderRecord
 from siyu.kit.chunks import chunked
@@ -45,10 +45,18 @@ class Counts:
     contacts_created: int = 0
     contacts_updated: int = 0
     contacts_merged: int = 0
+    # Contacts whose orders changed: their rollups are recomputed once, when the import ends.
+    touched: set[int] = field(default_factory=set, repr=False, compare=False)
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+            if f.name == "touched":
+                self.touched |= other.touched
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "touched"}
 
 
 def combine_rows(
@@ -88,7 +96,10 @@ def apply_orders(
                     order.c.platform_order_id,
                     order.c.contact_id,
                     *(order.c[name] for name in UPDATABLE),
-                ).where(order.c.platform == platform, order.c.platform_order_id.in_(batch))
+                ).where(
+                    order.c.platform == platform,
+                    one_of(session, order.c.platform_order_id, batch),
+                )
             )
             existing.update(((platform, row.platform_order_id), row) for row in rows)
 
@@ -137,7 +148,7 @@ def apply_orders(
         update_rows(session, order, [{**change, "updated_at": now} for change in group])
     relined = _replace_lines(session, line_updates)
     counts.orders_updated = len({c["id"] for c in changes} | relined)
-    rollups.recompute(session, touched)
+    counts.touched = touched
     return counts
 
 

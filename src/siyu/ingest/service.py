@@ -12,12 +12,14 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
+from siyu.contacts import rollups
+from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
 from siyu.errors import Invalid, SiyuError
 from siyu.ingest.formats.base import Header, ImportFormat
@@ -103,22 +105,20 @@ def import_file(
                 reason = error.message if isinstance(error, SiyuError) else str(error)
                 rejected.append(_Rejected(line, reason, cells))
 
+    statistics = Statistics(session)
     for chunk in _chunks(parsed(), importer):
         if importer.kind == "orders":
-            counts.add(
-                apply_orders(
-                    session,
-                    chunk,
-                    batch_id=batch.id,
-                    actor=actor,  # type: ignore[arg-type]
-                    source=source,
-                )
-            )
+            orders = cast(list[OrderRecord], chunk)
+            counts.add(apply_orders(session, orders, batch_id=batch.id, actor=actor, source=source))
         else:
-            counts.add(_apply_contact_chunk(session, chunk, rejected, actor, source))  # type: ignore[arg-type]
+            contacts = cast(list[ContactRecord], chunk)
+            counts.add(_apply_contact_chunk(session, contacts, rejected, actor, source))
+        statistics.grown(counts.orders_created + counts.contacts_created)
 
+    # Once per import: a contact's orders may arrive in many chunks.
+    rollups.recompute(session, counts.touched)
     rejected.sort(key=lambda r: r.line)
-    for key, value in asdict(counts).items():
+    for key, value in counts.as_dict().items():
         setattr(summary, key, value)
         setattr(batch, key, value)
     summary.rows_rejected = batch.rows_rejected = len(rejected)
@@ -140,7 +140,7 @@ def import_file(
         subject_id=batch.id,
         file=name,
         format=importer.name,
-        **{k: v for k, v in asdict(counts).items()},
+        **counts.as_dict(),
         rows_rejected=len(rejected),
     )
     session.flush()
