@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from siyu.contacts.models import Contact, ContactIdentity, ContactOrder, ContactOrderLine
+from siyu.db.session import SQLITE_PRAGMAS
 from siyu.demo.model import DemoOrder
 from siyu.kit.timeutil import as_utc
 
@@ -29,7 +30,7 @@ def stamp(value: datetime | None) -> str | None:
 def connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
     # The pragmas Siyu's engine sets on every SQLite connection.
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+    for pragma in SQLITE_PRAGMAS:
         connection.execute(f"PRAGMA {pragma}")
     return connection
 

@@ -212,9 +212,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.create_index("ix_contact_last_order_at", ["last_order_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_contact_owner_id"), ["owner_id"], unique=False)
-        batch_op.create_index("ix_contact_total_spent", ["total_spent"], unique=False)
 
     op.create_table(
         "ingest_row_error",
@@ -513,9 +511,7 @@ def downgrade() -> None:
 
     op.drop_table("ingest_row_error")
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.drop_index("ix_contact_total_spent")
         batch_op.drop_index(batch_op.f("ix_contact_owner_id"))
-        batch_op.drop_index("ix_contact_last_order_at")
 
     op.drop_table("contact")
     with op.batch_alter_table("worker_job", schema=None) as batch_op:

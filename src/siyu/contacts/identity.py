@@ -273,8 +273,22 @@ def _add_identities(
 def _fill_profiles(session: Session, fills: dict[int, dict[str, Any]]) -> None:
     """Fill empty profile fields only: what a person typed in the console wins over imports."""
     table = Contact.__table__
+    empty: dict[int, set[str]] = {}
+    for batch in chunked(sorted(fills), 2000):
+        for row in session.execute(
+            select(table.c.id, *(table.c[key] for key in PROFILE_FIELDS)).where(
+                one_of(session, table.c.id, batch)
+            )
+        ):
+            missing = {key for key in PROFILE_FIELDS if row._mapping[key] is None}
+            if missing:
+                empty[row.id] = missing
     for key in PROFILE_FIELDS:
-        rows = [{key: p[key], "id": cid} for cid, p in fills.items() if p.get(key)]
+        rows = [
+            {key: profile[key], "id": cid}
+            for cid, profile in fills.items()
+            if profile.get(key) and key in empty.get(cid, ())
+        ]
         update_rows(session, table, rows, where=f" AND {key} IS NULL")
 
 

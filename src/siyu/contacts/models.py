@@ -49,8 +49,6 @@ PURCHASE_STATUSES = ("paid", "shipped", "completed", "refunded")
 class Contact(IdMixin, TimestampMixin, Base):
     __tablename__ = "contact"
     __table_args__ = (
-        Index("ix_contact_last_order_at", "last_order_at"),
-        Index("ix_contact_total_spent", "total_spent"),
         # Ids are never reused on SQLite either: an absorbed contact's id must keep resolving.
         {"sqlite_autoincrement": True},
     )

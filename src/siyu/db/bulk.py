@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -22,14 +21,15 @@ from siyu.db.types import UTCDateTime
 Convert = Callable[[Any], Any] | None
 
 
-@lru_cache(maxsize=8192)
 def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's own SQLite format, always with microseconds: stored text must match it
-    # exactly, or comparisons with times the ORM wrote go wrong. Cached: an import stamps
-    # thousands of rows with the same few times.
+    # exactly, or comparisons with times the ORM wrote go wrong. isoformat and a slice cut
+    # "+00:00" off; far cheaper than strftime on a million rows.
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_json(value: Any) -> str | None:
