@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from siyu.contacts import rollups, service
 from siyu.contacts.identity import Claim, normalise_identity, resolve
 from siyu.contacts.models import Contact, ContactAlias, ContactIdentity, ContactNote, ContactOrder
+from siyu.errors import Invalid, NotFound
 from siyu.ingest.pipeline import apply_orders
 from siyu.ingest.records import OrderRecord
 from siyu.kit.actor import Actor
@@ -130,3 +132,12 @@ def test_any_order_gives_the_same_partition_and_rollups(session: Session, record
         assert session.execute(select(func.count()).select_from(ContactNote)).scalar() == 0
         nested.rollback()
     assert outcomes[0] == outcomes[1]
+
+
+def test_lookups_by_impossible_ids_and_overlong_identities(session: Session) -> None:
+    for ref in ("99999999999999999999999", "²"):
+        with pytest.raises((NotFound, Invalid)):
+            service.get_by_ref(session, ref)
+    with pytest.raises(Invalid, match="longer than 255"):
+        normalise_identity("external_id", "x" * 300)
+    assert service.list_contacts(session, text="99999999999999999999999").items == []

@@ -73,7 +73,9 @@ def normalise_identity(kind: str, value: str) -> tuple[str, str] | None:
     if kind == "email":
         email = normalise_email(value)
         return (kind, email) if email else None
-    return kind, value[:255]
+    if len(value) > 255:
+        raise Invalid(f"{kind} {value[:20]}… is longer than 255 characters")
+    return kind, value
 
 
 def parse_ref(ref: str) -> tuple[str, str]:

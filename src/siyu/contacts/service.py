@@ -55,7 +55,9 @@ def resolve_id(session: Session, contact_id: int) -> int | None:
 def get_by_ref(session: Session, ref: str | int) -> Contact:
     """A contact by id (old merged ids too) or by an identity reference `kind:value`."""
     text = str(ref).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if not _is_id(int(text)):
+            raise NotFound(f"no contact with id {text}")
         contact_id = resolve_id(session, int(text))
         if contact_id is None:
             raise NotFound(f"no contact with id {text}")
@@ -300,7 +302,7 @@ def search_query(
                 )
             )
         )
-        if needle.isdigit():
+        if needle.isascii() and needle.isdigit() and _is_id(int(needle)):
             conditions.append(Contact.id == int(needle))
         query = query.where(or_(*conditions))
     if tag:
