@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from siyu.contacts.models import CONSENT_CHANNELS, ContactConsent
+from siyu.db.bulk import insert_rows, update_rows
+from siyu.db.sql import one_of
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
+from siyu.kit.chunks import chunked
 
 
 def record_consent(
@@ -46,7 +51,7 @@ def record_consent(
         return True
     # A repeated statement (an import run twice, an export imported back) changes nothing,
     # and an older statement never overrides a newer one.
-    if current.recorded_at > at or (current.granted == granted and current.purpose == purpose):
+    if not _supersedes(current, granted, purpose, at):
         return False
     session.execute(
         update(ContactConsent)
@@ -54,3 +59,47 @@ def record_consent(
         .values(granted=granted, source=source, purpose=purpose, recorded_at=at)
     )
     return True
+
+
+def _supersedes(current: Any, granted: bool, purpose: str, at: datetime) -> bool:
+    """Whether a statement replaces the one on record (see record_consent)."""
+    if current.recorded_at > at:
+        return False
+    return not (current.granted == granted and current.purpose == purpose)
+
+
+def record_consents(
+    session: Session, statements: Sequence[tuple[int, Any]], *, source: str
+) -> set[int]:
+    """Many statements at once (an import): `(contact_id, statement)` pairs, where a statement
+    has channel, granted, purpose and recorded_at. Returns the contacts whose consent changed."""
+    table = ContactConsent.__table__
+    now = utcnow()
+    current: dict[tuple[int, str], Any] = {}
+    ids = sorted({contact_id for contact_id, _ in statements})
+    for batch in chunked(ids, 2000):
+        for row in session.execute(select(table).where(one_of(session, table.c.contact_id, batch))):
+            current[(row.contact_id, row.channel)] = row
+    new: dict[tuple[int, str], dict[str, Any]] = {}
+    changed_rows: dict[int, dict[str, Any]] = {}
+    changed: set[int] = set()
+    for contact_id, statement in statements:
+        key = (contact_id, statement.channel)
+        values = {
+            "granted": statement.granted,
+            "source": source,
+            "purpose": statement.purpose,
+            "recorded_at": statement.recorded_at or now,
+        }
+        if key in new:
+            new[key].update(values)
+        elif key not in current:
+            new[key] = {"contact_id": contact_id, "channel": statement.channel, **values}
+        elif _supersedes(current[key], statement.granted, statement.purpose, values["recorded_at"]):
+            changed_rows[current[key].id] = {**values, "id": current[key].id}
+        else:
+            continue
+        changed.add(contact_id)
+    insert_rows(session, table, list(new.values()))
+    update_rows(session, table, list(changed_rows.values()))
+    return changed

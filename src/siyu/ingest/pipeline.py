@@ -6,10 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.contacts.consent import record_consent
+from siyu.contacts.consent import record_consents
 from siyu.contacts.identity import Claim, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
@@ -298,50 +298,67 @@ def apply_contacts(
     updated: set[int] = set()
     if link_tags(session, links, source="import", actor=actor):
         updated.update(cid for cid, _ in links)
-    contact = Contact.__table__
-    for record, contact_id in zip(records, resolution.contact_ids, strict=True):
-        if record.owner_login:
-            result = session.execute(
-                update(contact)
-                .where(
-                    contact.c.id == contact_id,
-                    (contact.c.owner_id != owners[record.owner_login])
-                    | contact.c.owner_id.is_(None),
-                )
-                .values(owner_id=owners[record.owner_login])
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                updated.add(contact_id)
-        for consent in record.consents:
-            if record_consent(
-                session,
-                contact_id=contact_id,
-                channel=consent.channel,
-                granted=consent.granted,
-                source=source,
-                purpose=consent.purpose,
-                recorded_at=consent.recorded_at,
-            ):
-                updated.add(contact_id)
-        if (
-            record.note
-            and not session.execute(
-                select(ContactNote.id).where(
-                    ContactNote.contact_id == contact_id, ContactNote.body == record.note
-                )
-            ).first()
-        ):
-            session.add(ContactNote(contact_id=contact_id, body=record.note, author=actor))
-            updated.add(contact_id)
-        if record.traits:
-            current = session.execute(
-                select(contact.c.traits).where(contact.c.id == contact_id)
-            ).scalar_one()
-            merged = {**(current or {}), **record.traits}
-            if merged != current:
-                session.execute(
-                    update(contact).where(contact.c.id == contact_id).values(traits=merged)
-                )
-                updated.add(contact_id)
+    pairs = list(zip(records, resolution.contact_ids, strict=True))
+    updated |= record_consents(
+        session, [(cid, consent) for r, cid in pairs for consent in r.consents], source=source
+    )
+    updated |= _apply_owners_and_traits(session, pairs, owners)
+    updated |= _add_notes(session, [(cid, r.note) for r, cid in pairs if r.note], actor)
     counts.contacts_updated = len(updated)
     return counts
+
+
+def _apply_owners_and_traits(
+    session: Session, pairs: list[tuple[ContactRecord, int]], owners: dict[str, int]
+) -> set[int]:
+    """Owner and traits from the file, written only where they change something."""
+    wanted = [(r, cid) for r, cid in pairs if r.owner_login or r.traits]
+    if not wanted:
+        return set()
+    table = Contact.__table__
+    current: dict[int, Any] = {}
+    for batch in chunked(sorted({cid for _, cid in wanted}), 2000):
+        for row in session.execute(
+            select(table.c.id, table.c.owner_id, table.c.traits).where(
+                one_of(session, table.c.id, batch)
+            )
+        ):
+            current[row.id] = {"owner_id": row.owner_id, "traits": row.traits or {}}
+    before = {cid: dict(state) for cid, state in current.items()}
+    for record, contact_id in wanted:
+        state = current[contact_id]
+        if record.owner_login:
+            state["owner_id"] = owners[record.owner_login]
+        if record.traits:
+            state["traits"] = {**state["traits"], **record.traits}
+    changed = {cid for cid, state in current.items() if state != before[cid]}
+    update_rows(session, table, [{**current[cid], "id": cid} for cid in sorted(changed)])
+    return changed
+
+
+def _add_notes(session: Session, notes: list[tuple[int, str]], actor: str) -> set[int]:
+    """Notes from the file, each added once however often the file is imported."""
+    if not notes:
+        return set()
+    table = ContactNote.__table__
+    present: set[tuple[int, str]] = set()
+    for batch in chunked(sorted({cid for cid, _ in notes}), 2000):
+        present.update(
+            (row.contact_id, row.body)
+            for row in session.execute(
+                select(table.c.contact_id, table.c.body).where(
+                    one_of(session, table.c.contact_id, batch)
+                )
+            )
+        )
+    new = sorted(set(notes) - present)
+    now = utcnow()
+    insert_rows(
+        session,
+        table,
+        [
+            {"contact_id": cid, "body": body, "author": actor, "created_at": now}
+            for cid, body in new
+        ],
+    )
+    return {cid for cid, _ in new}
