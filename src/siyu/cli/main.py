@@ -156,7 +156,12 @@ def serve(
     if worker and settings.run_worker:
         _thread, stop = start_in_thread(engine)
     host, port = host or settings.host, port or settings.port
-    console.print(f"Siyu is serving on http://{host}:{port}  (API docs: /api/docs)")
+    console.print(
+        f"Siyu is serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)\n"
+        "Sign in to the API with a key: .venv/bin/siyu apikey create NAME --scope read "
+        "(then send `Authorization: Bearer <key>`). Ctrl-C stops the server.",
+        highlight=False,
+    )
     try:
         uvicorn.run(create_app(), host=host, port=port, log_level="warning")
     finally:
