@@ -112,13 +112,14 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
     """The customer 360: profile, identities, rollups, tags, notes, consent, orders, merges."""
     cid = contact.id
     owner = session.get(StaffUser, contact.owner_id) if contact.owner_id else None
+    tags = tags_of(session, [cid])[cid]
     data = summary(
         contact,
         identities=identities_of(session, cid),
-        tags=tags_of(session, [cid])[cid],
+        tags=tags,
         owner=owner.login if owner else None,
     )
-    data["tag_details"] = tags_of(session, [cid])[cid]
+    data["tag_details"] = tags
     data["merged_ids"] = list(
         session.execute(
             select(ContactAlias.old_id)
