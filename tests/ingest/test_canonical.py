@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from siyu.contacts import service
 from siyu.contacts.models import Contact, ContactOrder, ContactOrderLine
 from siyu.errors import Invalid
 from siyu.ingest import export
-from siyu.ingest.formats.canonical import ORDER_COLUMNS
+from siyu.ingest.formats.canonical import CONTACT_COLUMNS, ORDER_COLUMNS
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.ingest.service import import_file
 from siyu.kit.actor import Actor
@@ -165,8 +166,6 @@ def test_round_trip_of_the_order_export_changes_nothing(session: Session, tmp_pa
     import_file(session, path)
     exported = tmp_path / "export.csv"
     with exported.open("w", encoding="utf-8", newline="") as handle:
-        import csv
-
         writer = csv.DictWriter(handle, fieldnames=ORDER_COLUMNS)
         writer.writeheader()
         writer.writerows(export.order_rows(session))
@@ -268,3 +267,40 @@ def test_rows_of_one_order_in_many_lines_and_chunks(
     assert lines == 9
     # Rows of one order name two buyers (u0 and u1): the same order proves they are one person.
     assert count(session, Contact) == 1
+
+
+def test_round_trip_of_the_contact_export_changes_nothing(session: Session, tmp_path: Path) -> None:
+    create_staff(session, login="xiaomei", actor=Actor.cli())
+    import_file(
+        session,
+        write(
+            tmp_path / "members.csv",
+            "customer,name,phone,email,wechat_unionid,tags,owner,city,consent_email,"
+            "consent_sms,consent_purpose,consent_at\n"
+            "external_id:M1,周,13700137000|13700137001,z@x.cn,oU1,兴趣:护肤|VIP,xiaomei,上海,"
+            "yes,no,会员通知,2024-05-01 12:00\n"
+            "phone:13600136000,吴,,,,,,,,,,\n",
+        ),
+    )
+    import_file(
+        session,
+        write(
+            tmp_path / "orders.csv",
+            HEADER + "A1,douyin,2024-01-05,已完成,10,CNY,receiver:douyin:k1,王,,,\n",
+        ),
+    )
+    exported = tmp_path / "contacts.csv"
+    with exported.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CONTACT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(export.contact_rows(session))
+    before = export_state(session)
+    summary = import_file(session, exported)
+    assert summary.format == "contacts_csv"
+    assert (
+        summary.contacts_created,
+        summary.contacts_updated,
+        summary.contacts_merged,
+        summary.rows_rejected,
+    ) == (0, 0, 0, 0), summary.errors
+    assert export_state(session) == before
