@@ -27,7 +27,7 @@ from siyu.contacts.models import (
     ContactOrder,
     ContactTagLink,
 )
-from siyu.db.bulk import insert_rows, update_rows
+from siyu.db.bulk import insert_tuples, time_storage, update_rows
 from siyu.db.ids import allocate_ids
 from siyu.db.sql import one_of
 from siyu.db.types import utcnow
@@ -217,32 +217,57 @@ def _merged_profile(profiles: Any) -> dict[str, Any]:
     return merged
 
 
+_CONTACT_COLUMNS = (
+    "id",
+    "name",
+    "phone_hint",
+    "city",
+    "province",
+    "source",
+    "traits",
+    "created_at",
+    "updated_at",
+    "order_count",
+    "total_spent",
+    "refunded_amount",
+    "average_order_value",
+    "platforms",
+)
+
+
 def _create_contacts(
     session: Session, people: list[tuple[str | None, dict[str, Any]]], source: str
 ) -> list[int]:
     if not people:
         return []
-    now = utcnow()
-    rows = [
-        {
-            **{key: profile.get(key) for key in PROFILE_FIELDS},
-            "source": own_source or source,
-            "traits": {},
-            "created_at": now,
-            "updated_at": now,
-            "order_count": 0,
-            "total_spent": 0,
-            "refunded_amount": 0,
-            "average_order_value": 0,
-            "platforms": "",
-        }
-        for own_source, profile in people
-    ]
     table = Contact.__table__
-    ids = allocate_ids(session, table, len(rows))
-    for row, contact_id in zip(rows, ids, strict=True):
-        row["id"] = contact_id
-    insert_rows(session, table, rows)
+    ids = allocate_ids(session, table, len(people))
+    now = time_storage(session)(utcnow())
+    # Rollups start at zero; traits as JSON text, which both databases accept for an empty map.
+    insert_tuples(
+        session,
+        table,
+        _CONTACT_COLUMNS,
+        [
+            (
+                contact_id,
+                profile.get("name"),
+                profile.get("phone_hint"),
+                profile.get("city"),
+                profile.get("province"),
+                own_source or source,
+                "{}",
+                now,
+                now,
+                0,
+                0,
+                0,
+                0,
+                "",
+            )
+            for contact_id, (own_source, profile) in zip(ids, people, strict=True)
+        ],
+    )
     return ids
 
 
@@ -253,23 +278,20 @@ def _add_identities(
     existing: dict[tuple[str, str], int],
     source: str,
 ) -> None:
-    now = utcnow()
+    now = time_storage(session)(utcnow())
     seen = set(existing)
     rows = []
     for claim, contact_id in zip(claims, contact_ids, strict=True):
-        for kind, value in claim.identities:
-            if (kind, value) not in seen:
-                seen.add((kind, value))
-                rows.append(
-                    {
-                        "contact_id": contact_id,
-                        "kind": kind,
-                        "value": value,
-                        "source": claim.source or source,
-                        "created_at": now,
-                    }
-                )
-    insert_rows(session, ContactIdentity.__table__, rows)
+        for identity in claim.identities:
+            if identity not in seen:
+                seen.add(identity)
+                rows.append((contact_id, identity[0], identity[1], claim.source or source, now))
+    insert_tuples(
+        session,
+        ContactIdentity.__table__,
+        ("contact_id", "kind", "value", "source", "created_at"),
+        rows,
+    )
 
 
 def _fill_profiles(session: Session, fills: dict[int, dict[str, Any]]) -> None:

@@ -6,6 +6,7 @@ and never drift. One UPDATE … FROM an aggregate per batch, entirely in the dat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, text
@@ -62,20 +63,24 @@ def recompute(session: Session, contact_ids: Iterable[int]) -> None:
     if not ids:
         return
     dialect = session.get_bind().dialect.name
-    # PostgreSQL takes the ids as one array, joined (see siyu.db.sql.one_of); SQLite as a list.
-    ids_sql = "IN (SELECT unnest(CAST(:ids AS bigint[])))" if dialect == "postgresql" else "IN :ids"
-    expanding = [bindparam("statuses", expanding=True)]
-    if dialect != "postgresql":
-        expanding.append(bindparam("ids", expanding=True))
+    # The ids travel as one parameter (see siyu.db.sql.one_of): an array on PostgreSQL, JSON
+    # read by json_each on SQLite.
+    postgres = dialect == "postgresql"
+    ids_sql = (
+        "IN (SELECT unnest(CAST(:ids AS bigint[])))"
+        if postgres
+        else "IN (SELECT value FROM json_each(:ids))"
+    )
     update = text(
         _UPDATE.format(
             average=_AVERAGE[dialect],
             platforms=_PLATFORMS[dialect],
             per_platform=_PER_PLATFORM.format(ids=ids_sql),
         )
-    ).bindparams(*expanding)
-    reset = text(_RESET.format(ids=ids_sql)).bindparams(*expanding)
+    ).bindparams(bindparam("statuses", expanding=True))
+    reset = text(_RESET.format(ids=ids_sql)).bindparams(bindparam("statuses", expanding=True))
     params = {"statuses": list(PURCHASE_STATUSES), "currency": get_settings().currency}
     for batch in chunked(ids, 5000):
-        session.execute(update, {**params, "ids": batch})
-        session.execute(reset, {**params, "ids": batch})
+        values = batch if postgres else json.dumps(batch)
+        session.execute(update, {**params, "ids": values})
+        session.execute(reset, {**params, "ids": values})

@@ -92,3 +92,26 @@ def update_rows(
     assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
     sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {quote(key)} = {mark}{where}"
     connection.exec_driver_sql(sql, _prepare(connection, table, [*columns, key], rows))
+
+
+def time_storage(session: Session) -> Callable[[datetime | None], Any]:
+    """How this database stores a UTC time; hot paths convert while building their rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _sqlite_time
+    return lambda value: value
+
+
+def insert_tuples(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows already in storage form (times through `time_storage`, no JSON columns)."""
+    if not rows:
+        return
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    mark = _placeholder(connection)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    connection.exec_driver_sql(sql, list(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """`column IN (values)` for large batches.
+    """`column IN (values)` for large batches, as one parameter.
 
     On PostgreSQL the values travel as one array and are joined (`IN (SELECT unnest(…))`): a
     plain IN list of thousands becomes `= ANY(…)`, which a table without statistics yet (one
@@ -20,7 +21,10 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     if session.get_bind().dialect.name == "postgresql":
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column.in_(select(func.unnest(array)))
-    return column.in_(list(values))
+    # SQLite: one JSON parameter read by json_each, so the statement compiles once instead of
+    # once per batch with thousands of placeholders.
+    each = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 class Statistics:

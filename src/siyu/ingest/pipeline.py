@@ -13,7 +13,7 @@ from siyu.contacts.consent import record_consents
 from siyu.contacts.identity import Claim, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
-from siyu.db.bulk import insert_rows, update_rows
+from siyu.db.bulk import insert_rows, insert_tuples, time_storage, update_rows
 from siyu.db.ids import allocate_ids
 from siyu.db.sql import one_of
 from siyu.db.types import utcnow
@@ -124,10 +124,12 @@ def apply_orders(
     new_rows, new_lines, changes = [], [], []
     line_updates: dict[int, OrderRecord] = {}
     now = utcnow()
+    stored = time_storage(session)
+    stored_now = stored(now)
     for record, contact_id in zip(records, resolution.contact_ids, strict=True):
         known = existing.get((record.platform, record.platform_order_id))
         if known is None:
-            new_rows.append(_order_row(record, contact_id, batch_id, now))
+            new_rows.append(_order_row(record, contact_id, batch_id, stored_now, stored))
             new_lines.append(record.lines)
             touched.add(contact_id)
             continue
@@ -139,9 +141,12 @@ def apply_orders(
             line_updates[known.id] = record
     if new_rows:
         ids = allocate_ids(session, order, len(new_rows))
-        for row, order_id in zip(new_rows, ids, strict=True):
-            row["id"] = order_id
-        insert_rows(session, order, new_rows)
+        insert_tuples(
+            session,
+            order,
+            ORDER_COLUMNS,
+            [(order_id, *row) for order_id, row in zip(ids, new_rows, strict=True)],
+        )
         _insert_lines(session, zip(ids, new_lines, strict=True))
         counts.orders_created = len(ids)
     for group in _group_by_keys(changes).values():
@@ -153,19 +158,12 @@ def apply_orders(
 
 
 def _insert_lines(session: Session, orders: Any) -> None:
-    insert_rows(
+    insert_tuples(
         session,
         ContactOrderLine.__table__,
+        ("order_id", "line_no", "title", "sku", "quantity", "unit_price", "amount"),
         [
-            {
-                "order_id": order_id,
-                "line_no": number,
-                "title": line.title,
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "amount": line.amount,
-            }
+            (order_id, number, line.title, line.sku, line.quantity, line.unit_price, line.amount)
             for order_id, items in orders
             for number, line in enumerate(items, start=1)
         ],
@@ -217,30 +215,59 @@ def _latest_per_order(records: list[OrderRecord]) -> list[OrderRecord]:
     return list(latest.values())
 
 
-def _order_row(record: OrderRecord, contact_id: int, batch_id: int | None, now: Any) -> dict:
-    return {
-        "contact_id": contact_id,
-        "platform": record.platform,
-        "shop": record.shop,
-        "platform_order_id": record.platform_order_id,
-        "status": record.status,
-        "currency": record.currency,
-        "total_amount": record.total_amount,
-        "paid_amount": record.paid_amount,
-        "refunded_amount": record.refunded_amount or 0,
-        "shipping_fee": record.shipping_fee,
-        "discount_amount": record.discount_amount,
-        "placed_at": record.placed_at,
-        "paid_at": record.paid_at,
-        "completed_at": record.completed_at,
-        "coupon_code": record.coupon_code,
-        "receiver_name": record.receiver_name,
-        "receiver_province": record.receiver_province,
-        "receiver_city": record.receiver_city,
-        "import_batch_id": batch_id,
-        "created_at": now,
-        "updated_at": now,
-    }
+# Column order of the tuples _order_row builds (after the id).
+ORDER_COLUMNS = (
+    "id",
+    "contact_id",
+    "platform",
+    "shop",
+    "platform_order_id",
+    "status",
+    "currency",
+    "total_amount",
+    "paid_amount",
+    "refunded_amount",
+    "shipping_fee",
+    "discount_amount",
+    "placed_at",
+    "paid_at",
+    "completed_at",
+    "coupon_code",
+    "receiver_name",
+    "receiver_province",
+    "receiver_city",
+    "import_batch_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _order_row(
+    record: OrderRecord, contact_id: int, batch_id: int | None, now: Any, stored: Any
+) -> tuple[Any, ...]:
+    return (
+        contact_id,
+        record.platform,
+        record.shop,
+        record.platform_order_id,
+        record.status,
+        record.currency,
+        record.total_amount,
+        record.paid_amount,
+        record.refunded_amount or 0,
+        record.shipping_fee,
+        record.discount_amount,
+        stored(record.placed_at),
+        stored(record.paid_at),
+        stored(record.completed_at),
+        record.coupon_code,
+        record.receiver_name,
+        record.receiver_province,
+        record.receiver_city,
+        batch_id,
+        now,
+        now,
+    )
 
 
 def _changes(known: Any, record: OrderRecord) -> dict[str, Any]:
