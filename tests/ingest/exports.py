@@ -558,7 +558,7 @@ def order(session: Any, platform: str, order_id: str) -> dict[str, Any]:
     """An imported order as the API shows it, with its lines."""
     from sqlalchemy import select
 
-    from siyu.contacts import service
+    from siyu.contacts import orders
     from siyu.contacts.models import ContactOrder
 
     found = session.execute(
@@ -566,6 +566,6 @@ def order(session: Any, platform: str, order_id: str) -> dict[str, Any]:
             ContactOrder.platform == platform, ContactOrder.platform_order_id == order_id
         )
     ).scalar_one()
-    data = service.get_order(session, found)
+    data = orders.get_order(session, found)
     data["receiver_name"] = session.get(ContactOrder, found).receiver_name
     return data

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from siyu.api.deps import DbSession, Id, Reader, Writer, check_id
-from siyu.contacts import service
+from siyu.contacts import orders, service
 from siyu.contacts.models import Contact
 from siyu.contacts.schemas import (
     ConsentIn,
@@ -141,7 +141,7 @@ def contact_orders(
     cursor: str | None = None,
 ) -> Any:
     contact = contact_by_ref(session, ref)
-    page = service.list_orders(session, contact_id=contact.id, limit=limit, cursor=cursor)
+    page = orders.list_orders(session, contact_id=contact.id, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -153,10 +153,10 @@ def list_orders(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    page = service.list_orders(session, platform=platform, limit=limit, cursor=cursor)
+    page = orders.list_orders(session, platform=platform, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/orders/{order_id}", tags=["orders"])
 def get_order(order_id: Id, session: DbSession, _actor: Reader) -> dict[str, Any]:
-    return service.get_order(session, order_id)
+    return orders.get_order(session, order_id)

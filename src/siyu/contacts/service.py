@@ -5,7 +5,7 @@ Plain functions over a Session; they never commit (the request, command or job d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -28,15 +28,14 @@ from siyu.contacts.models import (
     ContactIdentity,
     ContactMerge,
     ContactNote,
-    ContactOrder,
-    ContactOrderLine,
     ContactTagLink,
     Tag,
 )
+from siyu.contacts.orders import list_orders
 from siyu.contacts.tags import ensure_tags, link_tags, parse_tag, tag_label, tags_of, unlink_tag
 from siyu.errors import Conflict, Invalid, NotFound
 from siyu.kit.actor import Actor
-from siyu.kit.pagination import Page, decode_cursor, encode_cursor
+from siyu.kit.pagination import Page, decode_cursor, encode_cursor, is_id
 from siyu.kit.timeutil import isoformat
 from siyu.staff.models import StaffUser
 
@@ -56,7 +55,7 @@ def get_by_ref(session: Session, ref: str | int) -> Contact:
     """A contact by id (old merged ids too) or by an identity reference `kind:value`."""
     text = str(ref).strip()
     if text.isascii() and text.isdigit():
-        if not _is_id(int(text)):
+        if not is_id(int(text)):
             raise NotFound(f"no contact with id {text}")
         contact_id = resolve_id(session, int(text))
         if contact_id is None:
@@ -175,107 +174,6 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
     return data
 
 
-def order_dict(order: ContactOrder, lines: list[ContactOrderLine] | None = None) -> dict[str, Any]:
-    data = {
-        "id": order.id,
-        "contact_id": order.contact_id,
-        "platform": order.platform,
-        "shop": order.shop,
-        "platform_order_id": order.platform_order_id,
-        "status": order.status,
-        "currency": order.currency,
-        "total_amount": order.total_amount,
-        "paid_amount": order.paid_amount,
-        "refunded_amount": order.refunded_amount,
-        "shipping_fee": order.shipping_fee,
-        "discount_amount": order.discount_amount,
-        "placed_at": isoformat(order.placed_at),
-        "paid_at": isoformat(order.paid_at),
-        "completed_at": isoformat(order.completed_at),
-        "coupon_code": order.coupon_code,
-        "receiver_province": order.receiver_province,
-        "receiver_city": order.receiver_city,
-    }
-    if lines is not None:
-        data["lines"] = [
-            {
-                "line_no": li.line_no,
-                "title": li.title,
-                "sku": li.sku,
-                "quantity": li.quantity,
-                "unit_price": li.unit_price,
-                "amount": li.amount,
-            }
-            for li in lines
-        ]
-    return data
-
-
-def list_orders(
-    session: Session,
-    *,
-    contact_id: int | None = None,
-    platform: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> Page:
-    """Orders, newest first, with their lines; cursor-paginated on (placed_at, id)."""
-    query = select(ContactOrder).order_by(ContactOrder.placed_at.desc(), ContactOrder.id.desc())
-    if contact_id is not None:
-        query = query.where(ContactOrder.contact_id == contact_id)
-    if platform:
-        query = query.where(ContactOrder.platform == platform)
-    if cursor:
-        placed, last_id = decode_cursor(cursor, 2)
-        placed_at: datetime | None
-        try:
-            placed_at = datetime.fromisoformat(str(placed))
-            placed_at = placed_at.astimezone(UTC) if placed_at.tzinfo else None
-        except (ValueError, OverflowError):
-            placed_at = None
-        if placed_at is None or not _is_id(last_id):
-            raise Invalid(f"cursor {cursor!r} is not one this server gave out")
-        query = query.where(
-            or_(
-                ContactOrder.placed_at < placed_at,
-                (ContactOrder.placed_at == placed_at) & (ContactOrder.id < int(last_id)),
-            )
-        )
-    orders = list(session.execute(query.limit(limit + 1)).scalars())
-    more = len(orders) > limit
-    orders = orders[:limit]
-    lines: dict[int, list[ContactOrderLine]] = {o.id: [] for o in orders}
-    if orders:
-        for line in session.execute(
-            select(ContactOrderLine)
-            .where(ContactOrderLine.order_id.in_(list(lines)))
-            .order_by(ContactOrderLine.order_id, ContactOrderLine.line_no)
-        ).scalars():
-            lines[line.order_id].append(line)
-    items = [order_dict(o, lines[o.id]) for o in orders]
-    next_cursor = encode_cursor(orders[-1].placed_at.isoformat(), orders[-1].id) if more else None
-    return Page(items=items, next_cursor=next_cursor)
-
-
-def _is_id(value: Any) -> bool:
-    # A decoded cursor is client input: only a 64-bit integer may reach the query.
-    return type(value) is int and 0 < value < 2**63
-
-
-def get_order(session: Session, order_id: int) -> dict[str, Any]:
-    order = session.get(ContactOrder, order_id)
-    if order is None:
-        raise NotFound(f"no order with id {order_id}")
-    lines = list(
-        session.execute(
-            select(ContactOrderLine)
-            .where(ContactOrderLine.order_id == order_id)
-            .order_by(ContactOrderLine.line_no)
-        ).scalars()
-    )
-    return order_dict(order, lines)
-
-
 def search_query(
     text: str | None = None, *, tag: str | None = None, identity: str | None = None
 ) -> Any:
@@ -303,7 +201,7 @@ def search_query(
                 )
             )
         )
-        if needle.isascii() and needle.isdigit() and _is_id(int(needle)):
+        if needle.isascii() and needle.isdigit() and is_id(int(needle)):
             conditions.append(Contact.id == int(needle))
         query = query.where(or_(*conditions))
     if tag:
@@ -341,7 +239,7 @@ def list_contacts(
     query = search_query(text, tag=tag, identity=identity).order_by(Contact.id.desc())
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        if not _is_id(last_id):
+        if not is_id(last_id):
             raise Invalid(f"cursor {cursor!r} is not one this server gave out")
         query = query.where(Contact.id < int(last_id))
     contacts = list(session.execute(query.limit(limit + 1)).scalars())

@@ -30,3 +30,8 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise Invalid(f"cursor {cursor!r} is not one this server gave out")
     return values
+
+
+def is_id(value: Any) -> bool:
+    """A decoded cursor or a typed id is client input: only a 64-bit integer may reach a query."""
+    return type(value) is int and 0 < value < 2**63
