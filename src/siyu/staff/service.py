@@ -14,6 +14,7 @@ from siyu.audit import service as audit
 from siyu.db.types import utcnow
 from siyu.errors import Conflict, Invalid, NotFound, Unauthorized
 from siyu.kit.actor import Actor
+from siyu.kit.normalize import normalise_email, normalise_phone
 from siyu.staff.models import ROLES, SCOPES, ApiKey, StaffUser
 
 _hasher = PasswordHasher()
@@ -40,13 +41,26 @@ def create_staff(
         raise Conflict(f"staff login {login!r} is taken")
     if password is not None and len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
+    # Stored normalised, so staff can sign in with any spelling of either.
+    if email:
+        email = normalise_email(email) or _invalid(f"{email!r} is not an e-mail address")
+    if phone:
+        phone = normalise_phone(phone).e164 or _invalid(f"{phone!r} is not a phone number")
+    for column, value in (("email", email), ("phone", phone)):
+        if (
+            value
+            and session.execute(
+                select(StaffUser.id).where(getattr(StaffUser, column) == value)
+            ).first()
+        ):
+            raise Conflict(f"another staff member already has {column} {value}")
     staff = StaffUser(
         login=login,
         name=name or login,
         role=role,
         email=email,
         phone=phone,
-        password_hash=_hasher.hash(password) if password else None,
+        password_hash=hash_password(password) if password else None,
     )
     session.add(staff)
     session.flush()
@@ -62,13 +76,28 @@ def create_staff(
     return staff
 
 
-def verify_password(staff: StaffUser, password: str) -> bool:
-    if not staff.password_hash:
-        return False
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def needs_rehash(staff: StaffUser) -> bool:
+    return bool(staff.password_hash) and _hasher.check_needs_rehash(staff.password_hash or "")
+
+
+# Verified when nobody matches a sign-in, so a wrong login costs what a wrong password does.
+_DUMMY_HASH = _hasher.hash("no such account")
+
+
+def verify_password(staff: StaffUser | None, password: str) -> bool:
+    stored = staff.password_hash if staff else None
     try:
-        return _hasher.verify(staff.password_hash, password)
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _invalid(message: str) -> str:
+    raise Invalid(message)
 
 
 def list_staff(session: Session) -> list[StaffUser]:
