@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -304,3 +305,32 @@ def test_round_trip_of_the_contact_export_changes_nothing(session: Session, tmp_
         summary.rows_rejected,
     ) == (0, 0, 0, 0), summary.errors
     assert export_state(session) == before
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["calamine", "openpyxl-streaming"])
+def test_xlsx_with_blank_rows_above_reports_excel_row_numbers(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streaming: bool
+) -> None:
+    if streaming:  # large workbooks are streamed; force it for a small one
+        monkeypatch.setattr("siyu.ingest.reader.STREAM_XLSX_FROM_BYTES", 0)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([])
+    sheet.append([None, "订单导出 (note above the header)"])
+    sheet.append([])
+    for row in (
+        HEADER.strip().split(","),
+        ["X1", "offline", "2024-01-05 10:00", "completed", "10", "CNY", "phone:13800138000"],
+        ["X2", "offline", "2024-01-05 10:00", "completed", "ten", "CNY", "phone:13800138000"],
+    ):
+        sheet.append(row)
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    with pytest.raises(Invalid, match="not a recognised"):
+        # The first non-empty row is a note, not the header: refused, as with any other file.
+        import_file(session, path)
+    sheet.delete_rows(2)
+    book.save(path)
+    summary = import_file(session, path)
+    assert summary.orders_created == 1
+    assert [e["line"] for e in summary.errors] == [5]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,9 @@ ProgressFn = Callable[[int], None]
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+# python-calamine is fast but holds a whole sheet in memory; past this size (some 200,000 rows)
+# openpyxl's read-only mode streams the sheet instead, slower but flat.
+STREAM_XLSX_FROM_BYTES = 20 * 1024 * 1024
 # charset-normalizer may name any member of the GB family; GB18030 decodes all of them.
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "big5"}
 
@@ -31,6 +34,7 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]  # (line number in the file, cells)
     size: int  # bytes (CSV) or rows (XLSX), for progress
     encoding: str | None
+    close: Callable[[], None] = lambda: None
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -62,6 +66,8 @@ def open_table(path: Path, progress: ProgressFn | None = None) -> Table:
     with path.open("rb") as probe:
         head = probe.read(256 * 1024)
     if head.startswith(_XLSX_MAGIC):
+        if path.stat().st_size >= STREAM_XLSX_FROM_BYTES:
+            return _open_xlsx_streaming(path, progress)
         return _open_xlsx(path, progress)
     if head.startswith(_XLS_MAGIC):
         return _open_xlsx(path, progress)  # calamine reads legacy .xls too
@@ -127,20 +133,49 @@ def _open_xlsx(path: Path, progress: ProgressFn | None) -> Table:
         sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
     except Exception as error:  # calamine raises its own types for every kind of damage
         raise Invalid(f"{path}: cannot read this spreadsheet ({error})") from None
-    values = sheet.to_python(skip_empty_area=False)
-    if not values:
+    return _sheet_table(path, sheet.iter_rows(), max(sheet.height - 1, 0), progress)
+
+
+def _open_xlsx_streaming(path: Path, progress: ProgressFn | None) -> Table:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+    except Exception as error:  # zip, XML and format errors all mean a damaged file
+        raise Invalid(f"{path}: cannot read this spreadsheet ({error})") from None
+    table = _sheet_table(
+        path,
+        sheet.iter_rows(min_row=1, values_only=True),
+        max((sheet.max_row or 1) - 1, 0),
+        progress,
+    )
+    table.close = book.close
+    return table
+
+
+def _sheet_table(
+    path: Path, cells: Iterable[Sequence[object]], size: int, progress: ProgressFn | None
+) -> Table:
+    """Rows of a sheet one at a time, numbered as Excel numbers them."""
+    numbered = enumerate(cells, start=1)
+    header: list[str] = []
+    for _number, row in numbered:
+        header = [_cell_text(cell) for cell in row]
+        if any(header):  # the header is the first row with anything in it
+            break
+    if not any(header):
         raise Invalid(f"{path}: the spreadsheet is empty")
-    header = [_cell_text(cell) for cell in values[0]]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        for number, cells in enumerate(values[1:], start=2):
+        for number, row in numbered:
             if progress:
                 progress(1)
-            texts = [_cell_text(cell) for cell in cells]
+            texts = [_cell_text(cell) for cell in row]
             if any(texts):
                 yield number, texts
 
-    return Table(header=header, rows=rows(), size=max(len(values) - 1, 0), encoding=None)
+    return Table(header=header, rows=rows(), size=size, encoding=None)
 
 
 def _cell_text(cell: object) -> str:

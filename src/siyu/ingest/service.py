@@ -25,7 +25,7 @@ from siyu.errors import Invalid, SiyuError
 from siyu.ingest.formats.base import Header, ImportFormat
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.ingest.pipeline import Counts, apply_contacts, apply_orders, combine_rows, owner_ids
-from siyu.ingest.reader import open_table
+from siyu.ingest.reader import Table, open_table
 from siyu.ingest.records import ContactRecord, OrderRecord, Record, RowError
 from siyu.ingest.registry import choose
 
@@ -97,7 +97,7 @@ def import_file(
     source = importer.platform or importer.name
 
     def parsed() -> Iterator[Record]:
-        for line, cells in table.rows:
+        for line, cells in _closing(table):
             summary.rows_read += 1
             try:
                 yield importer.parse(importer.row(line, cells))
@@ -145,6 +145,13 @@ def import_file(
     )
     session.flush()
     return summary
+
+
+def _closing(table: Table) -> Iterator[tuple[int, list[str]]]:
+    try:
+        yield from table.rows
+    finally:
+        table.close()
 
 
 def _apply_contact_chunk(
