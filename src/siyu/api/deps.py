@@ -63,6 +63,13 @@ def _key_from(request: Request) -> str:
 IMPLIED = {"read": ("read",), "write": ("read", "write"), "admin": ("read", "write", "admin")}
 
 
+def role_of(scopes: set[str]) -> str:
+    """The role a key acts with: admin keys as admins, write keys as operators, read as viewers."""
+    if "admin" in scopes:
+        return "admin"
+    return "operator" if "write" in scopes else "viewer"
+
+
 def require(scope: str):  # type: ignore[no-untyped-def]
     """A dependency that authenticates the key and checks it holds `scope` (admin holds all)."""
 
@@ -77,7 +84,7 @@ def require(scope: str):  # type: ignore[no-untyped-def]
         # Write the last-used time at most once a minute: reads should not all become writes.
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             key.last_used_at = now
-        return Actor(f"apikey:{key.id}", staff_id=key.created_by_id)
+        return Actor(f"apikey:{key.id}", staff_id=key.created_by_id, role=role_of(scopes))
 
     return dependency
 

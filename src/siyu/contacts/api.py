@@ -19,6 +19,7 @@ from siyu.contacts.schemas import (
     PageOut,
     TagsIn,
 )
+from siyu.kit.actor import Actor
 
 router = APIRouter(tags=["contacts"])
 Ref = Annotated[
@@ -30,15 +31,15 @@ Ref = Annotated[
 ]
 
 
-def contact_by_ref(session: Session, ref: str) -> Contact:
+def contact_by_ref(session: Session, ref: str, actor: Actor) -> Contact:
     check_id(ref.strip(), "contact")
-    return service.get_by_ref(session, ref)
+    return service.get_by_ref(session, ref, actor)
 
 
 @router.get("/contacts", response_model=PageOut)
 def list_contacts(
     session: DbSession,
-    _actor: Reader,
+    actor: Reader,
     q: str | None = Query(None, description="Name, phone, e-mail or any identity value"),
     tag: str | None = Query(None, description="`name` or `group:name`"),
     identity: str | None = Query(None, description="`kind:value`"),
@@ -46,7 +47,7 @@ def list_contacts(
     cursor: str | None = None,
 ) -> Any:
     page = service.list_contacts(
-        session, text=q, tag=tag, identity=identity, limit=limit, cursor=cursor
+        session, text=q, tag=tag, identity=identity, limit=limit, cursor=cursor, actor=actor
     )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -58,15 +59,15 @@ def create_contact(body: ContactCreate, session: DbSession, actor: Writer) -> di
 
 
 @router.get("/contacts/{ref}", summary="The customer 360")
-def get_contact(ref: Ref, session: DbSession, _actor: Reader) -> dict[str, Any]:
-    return service.profile(session, contact_by_ref(session, ref))
+def get_contact(ref: Ref, session: DbSession, actor: Reader) -> dict[str, Any]:
+    return service.profile(session, contact_by_ref(session, ref, actor))
 
 
 @router.patch("/contacts/{ref}")
 def update_contact(
     ref: Ref, body: ContactUpdate, session: DbSession, actor: Writer
 ) -> dict[str, Any]:
-    contact = contact_by_ref(session, ref)
+    contact = contact_by_ref(session, ref, actor)
     service.update_contact(
         session, contact=contact, actor=actor, changes=body.model_dump(exclude_unset=True)
     )
@@ -76,7 +77,7 @@ def update_contact(
 @router.post("/contacts/{ref}/identities")
 def add_identity(ref: Ref, body: IdentityIn, session: DbSession, actor: Writer) -> dict[str, Any]:
     contact = service.add_identity(
-        session, contact=contact_by_ref(session, ref), ref=body.identity, actor=actor
+        session, contact=contact_by_ref(session, ref, actor), ref=body.identity, actor=actor
     )
     return service.profile(session, contact)
 
@@ -84,33 +85,33 @@ def add_identity(ref: Ref, body: IdentityIn, session: DbSession, actor: Writer) 
 @router.delete("/contacts/{ref}/identities/{identity}", status_code=204)
 def remove_identity(ref: Ref, identity: str, session: DbSession, actor: Writer) -> Response:
     service.remove_identity(
-        session, contact=contact_by_ref(session, ref), ref=identity, actor=actor
+        session, contact=contact_by_ref(session, ref, actor), ref=identity, actor=actor
     )
     return Response(status_code=204)
 
 
 @router.post("/contacts/{ref}/tags")
 def add_tags(ref: Ref, body: TagsIn, session: DbSession, actor: Writer) -> dict[str, Any]:
-    contact = contact_by_ref(session, ref)
+    contact = contact_by_ref(session, ref, actor)
     service.add_tags(session, contact=contact, tags=body.tags, actor=actor)
     return service.profile(session, contact)
 
 
 @router.delete("/contacts/{ref}/tags/{tag}", status_code=204)
 def remove_tag(ref: Ref, tag: str, session: DbSession, actor: Writer) -> Response:
-    service.remove_tag(session, contact=contact_by_ref(session, ref), tag=tag, actor=actor)
+    service.remove_tag(session, contact=contact_by_ref(session, ref, actor), tag=tag, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/contacts/{ref}/notes")
-def list_notes(ref: Ref, session: DbSession, _actor: Reader) -> list[dict[str, Any]]:
-    return service.profile(session, contact_by_ref(session, ref), recent_orders=0)["notes"]
+def list_notes(ref: Ref, session: DbSession, actor: Reader) -> list[dict[str, Any]]:
+    return service.profile(session, contact_by_ref(session, ref, actor), recent_orders=0)["notes"]
 
 
 @router.post("/contacts/{ref}/notes", status_code=201)
 def add_note(ref: Ref, body: NoteIn, session: DbSession, actor: Writer) -> dict[str, Any]:
     note = service.add_note(
-        session, contact=contact_by_ref(session, ref), body=body.body, actor=actor
+        session, contact=contact_by_ref(session, ref, actor), body=body.body, actor=actor
     )
     return {"id": note.id, "body": note.body, "author": note.author}
 
@@ -119,7 +120,7 @@ def add_note(ref: Ref, body: NoteIn, session: DbSession, actor: Writer) -> dict[
 def set_consent(
     ref: Ref, channel: str, body: ConsentIn, session: DbSession, actor: Writer
 ) -> list[dict[str, Any]]:
-    contact = contact_by_ref(session, ref)
+    contact = contact_by_ref(session, ref, actor)
     service.set_consent(
         session,
         contact=contact,
@@ -136,11 +137,11 @@ def set_consent(
 def contact_orders(
     ref: Ref,
     session: DbSession,
-    _actor: Reader,
+    actor: Reader,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    contact = contact_by_ref(session, ref)
+    contact = contact_by_ref(session, ref, actor)
     page = orders.list_orders(session, contact_id=contact.id, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 

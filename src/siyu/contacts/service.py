@@ -38,6 +38,7 @@ from siyu.kit.actor import Actor
 from siyu.kit.pagination import Page, decode_cursor, encode_cursor, is_id
 from siyu.kit.timeutil import isoformat
 from siyu.staff.models import StaffUser
+from siyu.staff.permissions import allow, check_contact, scope_contacts
 
 EDITABLE = ("name", "city", "province", "traits", "owner")
 
@@ -51,8 +52,18 @@ def resolve_id(session: Session, contact_id: int) -> int | None:
     ).scalar_one_or_none()
 
 
-def get_by_ref(session: Session, ref: str | int) -> Contact:
-    """A contact by id (old merged ids too) or by an identity reference `kind:value`."""
+def get_by_ref(session: Session, ref: str | int, actor: Actor | None = None) -> Contact:
+    """A contact by id (old merged ids too) or by an identity reference `kind:value`.
+
+    With an actor, also checks that the actor may see that contact.
+    """
+    contact = _find(session, ref)
+    if actor is not None:
+        check_contact(actor, contact, "read")
+    return contact
+
+
+def _find(session: Session, ref: str | int) -> Contact:
     text = str(ref).strip()
     if text.isascii() and text.isdigit():
         if not is_id(int(text)):
@@ -233,10 +244,14 @@ def list_contacts(
     identity: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    actor: Actor | None = None,
 ) -> Page:
     """Contacts, newest first (by id), cursor-paginated so page 1,000 costs what page 1 costs."""
     limit = max(1, min(limit, 500))
-    query = search_query(text, tag=tag, identity=identity).order_by(Contact.id.desc())
+    if actor is not None:
+        allow(actor, "read")
+    query = scope_contacts(search_query(text, tag=tag, identity=identity), actor)
+    query = query.order_by(Contact.id.desc())
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
         if not is_id(last_id):
@@ -296,6 +311,7 @@ def create_contact(
     traits: dict[str, Any] | None = None,
     tags: list[str] | None = None,
 ) -> Contact:
+    allow(actor, "create")
     parsed = [parse_ref(ref) for ref in identities]
     if parsed:
         taken = lookup_identities(session, parsed)
@@ -333,6 +349,7 @@ def create_contact(
 def update_contact(
     session: Session, *, contact: Contact, actor: Actor, changes: dict[str, Any]
 ) -> Contact:
+    check_contact(actor, contact, "edit")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise Invalid(
@@ -368,6 +385,7 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def add_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) -> Contact:
     """Attach an identity. If another contact holds it, the two are one person: they merge."""
+    check_contact(actor, contact, "edit")
     kind, value = parse_ref(ref)
     holder = lookup_identities(session, [(kind, value)]).get((kind, value))
     if holder == contact.id:
@@ -407,6 +425,7 @@ def add_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) 
 
 
 def remove_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) -> None:
+    check_contact(actor, contact, "edit")
     kind, value = parse_ref(ref)
     result = session.execute(
         delete(ContactIdentity).where(
@@ -430,6 +449,7 @@ def remove_identity(session: Session, *, contact: Contact, ref: str, actor: Acto
 def add_tags(
     session: Session, *, contact: Contact, tags: list[str], actor: Actor, source: str = "manual"
 ) -> int:
+    check_contact(actor, contact, "tag")
     pairs = [parse_tag(t) for t in tags]
     ids = ensure_tags(session, pairs)
     added = link_tags(
@@ -447,6 +467,7 @@ def add_tags(
 
 
 def remove_tag(session: Session, *, contact: Contact, tag: str, actor: Actor) -> None:
+    check_contact(actor, contact, "tag")
     group, name = parse_tag(tag)
     tag_id = session.execute(
         select(Tag.id).where(Tag.tag_group == group, Tag.name == name)
@@ -464,6 +485,7 @@ def remove_tag(session: Session, *, contact: Contact, tag: str, actor: Actor) ->
 
 
 def add_note(session: Session, *, contact: Contact, body: str, actor: Actor) -> ContactNote:
+    check_contact(actor, contact, "note")
     body = body.strip()
     if not body:
         raise Invalid("a note needs some text")
@@ -491,6 +513,7 @@ def set_consent(
     purpose: str = "",
     source: str = "manual",
 ) -> None:
+    check_contact(actor, contact, "edit")
     record_consent(
         session,
         contact_id=contact.id,

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 class Actor:
     label: str
     staff_id: int | None = None
+    # admin, operator, staff or viewer (siyu.staff.permissions says what each may do). The
+    # command line and the system act with full rights: they run on the server itself.
+    role: str = "admin"
 
     @classmethod
     def cli(cls) -> Actor:

@@ -16,6 +16,7 @@ from siyu.errors import Conflict, Invalid, NotFound, Unauthorized
 from siyu.kit.actor import Actor
 from siyu.kit.normalize import normalise_email, normalise_phone
 from siyu.staff.models import ROLES, SCOPES, ApiKey, StaffUser
+from siyu.staff.permissions import allow
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "sy_"
@@ -32,6 +33,7 @@ def create_staff(
     email: str | None = None,
     phone: str | None = None,
 ) -> StaffUser:
+    allow(actor, "manage")
     login = login.strip()
     if not login:
         raise Invalid("a staff member needs a login")
@@ -112,6 +114,7 @@ def get_staff(session: Session, login: str) -> StaffUser:
 
 
 def disable_staff(session: Session, *, login: str, actor: Actor) -> StaffUser:
+    allow(actor, "manage")
     staff = get_staff(session, login)
     if staff.disabled_at is None:
         staff.disabled_at = utcnow()
@@ -134,6 +137,7 @@ def create_api_key(
     session: Session, *, name: str, scopes: list[str], actor: Actor
 ) -> tuple[ApiKey, str]:
     """A new key; the returned secret is shown once and only its hash is kept."""
+    allow(actor, "manage")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise Invalid(
@@ -166,6 +170,7 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_api_key(session: Session, *, key_id_or_prefix: str, actor: Actor) -> ApiKey:
+    allow(actor, "manage")
     text = key_id_or_prefix.strip()
     query = select(ApiKey).where(
         ApiKey.id == int(text) if text.isdigit() else ApiKey.prefix == text
