@@ -207,3 +207,21 @@ def test_killed_import_leaves_nothing_and_can_run_again(database_url: str, tmp_p
         assert code == 0 and json.loads(out)["orders_created"] == 150_000
     finally:
         engine.dispose()
+
+
+def test_staff_handover(database_url: str, tmp_path: Path) -> None:
+    assert siyu("staff", "create", "mei")[0] == 0
+    assert siyu("staff", "create", "lan")[0] == 0
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "customer,name,owner\nexternal_id:a,甲,mei\nexternal_id:b,乙,mei\n", encoding="utf-8"
+    )
+    assert siyu("import", str(members))[0] == 0
+    code, out, _ = siyu("staff", "handover", "mei", "lan", "--dry-run")
+    assert code == 0 and "2 customer(s) would move from mei to lan" in out
+    assert json.loads(siyu("contacts", "show", "external_id:a", "--json")[1])["owner"] == "mei"
+    code, out, _ = siyu("staff", "handover", "mei", "lan")
+    assert code == 0 and "2 customer(s) moved" in out
+    assert json.loads(siyu("contacts", "show", "external_id:b", "--json")[1])["owner"] == "lan"
+    code, _, err = siyu("staff", "handover", "mei", "nobody")
+    assert code == 1 and "nobody" in err

@@ -75,6 +75,29 @@ def staff_disable(login: str = typer.Argument(...)) -> None:
         console.print(f"staff {login} disabled", highlight=False)
 
 
+@staff_app.command("handover")
+def staff_handover(
+    from_login: str = typer.Argument(..., help="Who hands customers over"),
+    to_login: str = typer.Argument(..., help="Who takes them over"),
+    contact: list[int] = typer.Option(None, "--contact", help="Only these contact ids (repeat)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say how many would move"),
+) -> None:
+    """Hand one staff member's customers over to another (离职继承 / 在职继承)."""
+    from siyu.contacts.handover import handover
+
+    with unit_of_work() as session:
+        count = handover(
+            session,
+            from_login=from_login,
+            to_login=to_login,
+            actor=Actor.cli(),
+            contact_ids=contact or None,
+            preview=dry_run,
+        )
+    verb = "would move" if dry_run else "moved"
+    console.print(f"{count:,} customer(s) {verb} from {from_login} to {to_login}", highlight=False)
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: str = typer.Argument(..., help="What the key is for"),
