@@ -35,6 +35,7 @@ SCOPES = {
     ("GET", "/api/v1/contacts/{ref}/orders"): "read",
     ("GET", "/api/v1/orders"): "read",
     ("GET", "/api/v1/orders/{order_id}"): "read",
+    ("GET", "/api/v1/reports/overview"): "read",
     ("POST", "/api/v1/imports"): "write",
     ("GET", "/api/v1/imports/{job_id}"): "read",
     ("GET", "/api/v1/imports/{job_id}/errors.csv"): "read",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from siyu import __version__
+from siyu.analytics.api import router as analytics_router
 from siyu.api import problems
 from siyu.contacts.api import router as contacts_router
 from siyu.ingest.api import router as ingest_router
@@ -23,7 +24,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for router in (contacts_router, ingest_router, staff_router):
+    for router in (contacts_router, ingest_router, staff_router, analytics_router):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["meta"])

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from siyu.analytics.cli import app as report_app
 from siyu.cli.output import console, fail, print_json
 from siyu.config import get_settings
 from siyu.contacts.cli import app as contacts_app
@@ -57,6 +58,7 @@ app.add_typer(tag_app, name="tag")
 app.add_typer(note_app, name="note")
 app.add_typer(staff_app, name="staff")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(report_app, name="report")
 app.command("import")(import_command)
 app.command("export")(export_command)
 
