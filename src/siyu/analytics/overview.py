@@ -44,17 +44,17 @@ def overview(session: Session, *, actor: Actor, now: datetime | None = None) -> 
         ),
         actor,
     ).subquery()
+    # A customer joined the pool at their first order, or when first recorded if they never bought.
+    joined = func.coalesce(contacts.c.first_order_at, contacts.c.created_at)
     totals = session.execute(
         select(
             func.count(),
-            func.count().filter(contacts.c.created_at >= now - timedelta(days=7)),
+            func.count().filter(joined >= now - timedelta(days=7)),
             func.count().filter(contacts.c.order_count >= 1),
             func.count().filter(contacts.c.order_count >= 2),
         ).select_from(contacts)
     ).one()
     pool, new_this_week, buyers, repeat_buyers = totals
-    # A customer joined the pool at their first order, or when first recorded if they never bought.
-    joined = func.coalesce(contacts.c.first_order_at, contacts.c.created_at)
     since = now - timedelta(days=31 * GROWTH_MONTHS)
     month = _month(session, joined).label("month")
     growth = [
