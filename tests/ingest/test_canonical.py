@@ -334,3 +334,58 @@ def test_xlsx_with_blank_rows_above_reports_excel_row_numbers(
     summary = import_file(session, path)
     assert summary.orders_created == 1
     assert [e["line"] for e in summary.errors] == [5]
+
+
+def test_rollups_stay_right_when_an_import_merges_and_updates(
+    session: Session, tmp_path: Path
+) -> None:
+    import_file(
+        session,
+        write(
+            tmp_path / "a.csv",
+            HEADER + "T1,taobao,2024-01-05,交易成功,100,CNY,taobao_nick:t,,13800138000,,\n",
+        ),
+    )
+    import_file(
+        session, write(tmp_path / "b.csv", HEADER + "J1,jd,2024-01-06,完成,200,CNY,jd_pin:j,,,,\n")
+    )
+    # A newer export of J1: a new amount, and the phone that proves both buyers are one.
+    summary = import_file(
+        session,
+        write(
+            tmp_path / "c.csv", HEADER + "J1,jd,2024-01-06,完成,500,CNY,jd_pin:j,,13800138000,,\n"
+        ),
+    )
+    assert (summary.contacts_merged, summary.orders_updated) == (1, 1)
+    contact = service.get_by_ref(session, "jd_pin:j")
+    session.refresh(contact)
+    assert (contact.order_count, contact.total_spent) == (2, 60000)
+
+
+@pytest.mark.parametrize(
+    "rows", [("no", "2024-06-01", "yes", "2024-01-01"), ("yes", "2024-01-01", "no", "2024-06-01")]
+)
+def test_newest_consent_wins_whatever_the_row_order(
+    session: Session, tmp_path: Path, rows: tuple[str, str, str, str]
+) -> None:
+    first, first_at, second, second_at = rows
+    import_file(
+        session,
+        write(
+            tmp_path / "members.csv",
+            "customer,consent_sms,consent_at\n"
+            f"external_id:M1,{first},{first_at}\n"
+            f"external_id:M1,{second},{second_at}\n",
+        ),
+    )
+    profile = service.profile(session, service.get_by_ref(session, "external_id:M1"))
+    assert [(c["channel"], c["granted"]) for c in profile["consents"]] == [("sms", False)]
+    # An older "yes" in a later file does not bring a withdrawn consent back either.
+    import_file(
+        session,
+        write(
+            tmp_path / "old.csv", "customer,consent_sms,consent_at\nexternal_id:M1,yes,2023-01-01\n"
+        ),
+    )
+    profile = service.profile(session, service.get_by_ref(session, "external_id:M1"))
+    assert [(c["channel"], c["granted"]) for c in profile["consents"]] == [("sms", False)]

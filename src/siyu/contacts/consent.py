@@ -72,34 +72,56 @@ def record_consents(
     session: Session, statements: Sequence[tuple[int, Any]], *, source: str
 ) -> set[int]:
     """Many statements at once (an import): `(contact_id, statement)` pairs, where a statement
-    has channel, granted, purpose and recorded_at. Returns the contacts whose consent changed."""
+    has channel, granted, purpose and recorded_at. Returns the contacts whose consent changed.
+
+    Whatever the order of the rows, per channel the newest statement wins (a tie: withdrawn
+    wins, the safe side against spam), and a statement that grants or withdraws what is
+    already on record changes nothing: an import cannot re-date or re-word a consent.
+    """
     table = ContactConsent.__table__
     now = utcnow()
-    current: dict[tuple[int, str], Any] = {}
+    state: dict[tuple[int, str], dict[str, Any]] = {}
+    row_ids: dict[tuple[int, str], int] = {}
     ids = sorted({contact_id for contact_id, _ in statements})
     for batch in chunked(ids, 2000):
         for row in session.execute(select(table).where(one_of(session, table.c.contact_id, batch))):
-            current[(row.contact_id, row.channel)] = row
-    new: dict[tuple[int, str], dict[str, Any]] = {}
-    changed_rows: dict[int, dict[str, Any]] = {}
-    changed: set[int] = set()
+            key = (row.contact_id, row.channel)
+            row_ids[key] = row.id
+            state[key] = {
+                "granted": row.granted,
+                "source": row.source,
+                "purpose": row.purpose,
+                "recorded_at": row.recorded_at,
+            }
+    changed: set[tuple[int, str]] = set()
     for contact_id, statement in statements:
         key = (contact_id, statement.channel)
-        values = {
+        at = statement.recorded_at or now
+        held = state.get(key)
+        if held is not None:
+            if held["granted"] == statement.granted:
+                continue
+            if at < held["recorded_at"] or (at == held["recorded_at"] and statement.granted):
+                continue
+        state[key] = {
             "granted": statement.granted,
             "source": source,
             "purpose": statement.purpose,
-            "recorded_at": statement.recorded_at or now,
+            "recorded_at": at,
         }
-        if key in new:
-            new[key].update(values)
-        elif key not in current:
-            new[key] = {"contact_id": contact_id, "channel": statement.channel, **values}
-        elif _supersedes(current[key], statement.granted, statement.purpose, values["recorded_at"]):
-            changed_rows[current[key].id] = {**values, "id": current[key].id}
-        else:
-            continue
-        changed.add(contact_id)
-    insert_rows(session, table, list(new.values()))
-    update_rows(session, table, list(changed_rows.values()))
-    return changed
+        changed.add(key)
+    insert_rows(
+        session,
+        table,
+        [
+            {"contact_id": key[0], "channel": key[1], **state[key]}
+            for key in sorted(changed)
+            if key not in row_ids
+        ],
+    )
+    update_rows(
+        session,
+        table,
+        [{**state[key], "id": row_ids[key]} for key in sorted(changed) if key in row_ids],
+    )
+    return {contact_id for contact_id, _ in changed}

@@ -136,7 +136,8 @@ def apply_orders(
         change = _changes(known, record)
         if change:
             changes.append({**change, "id": known.id})
-            touched.add(known.contact_id)
+            # The resolved contact: the stored one may just have been merged into it.
+            touched.add(contact_id)
         if record.lines:
             line_updates[known.id] = record
     if new_rows:
