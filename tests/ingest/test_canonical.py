@@ -389,3 +389,76 @@ def test_newest_consent_wins_whatever_the_row_order(
     )
     profile = service.profile(session, service.get_by_ref(session, "external_id:M1"))
     assert [(c["channel"], c["granted"]) for c in profile["consents"]] == [("sms", False)]
+
+
+def test_out_of_range_and_overlong_cells_are_rejected_rows_not_crashes(
+    session: Session, tmp_path: Path
+) -> None:
+    long_id = "X" * 70
+    path = write(
+        tmp_path / "orders.csv",
+        HEADER
+        + "G1,taobao,2024-01-05,交易成功,10,CNY,taobao_nick:g,,,,\n"
+        + "G2,taobao,2024-01-05,交易成功,99999999999999999999,CNY,taobao_nick:g,,,,\n"
+        + "G3,taobao,2024-01-05,交易成功,10,CNY,taobao_nick:g,,,,foo ×99999999999999999999\n"
+        + "G4,taobao,0001-01-01 00:00:00,交易成功,10,CNY,taobao_nick:g,,,,\n"
+        + f"{long_id},taobao,2024-01-05,交易成功,10,CNY,taobao_nick:g,,,,\n"
+        + "G6,taobao,2024-01-05,交易成功,10,yuan,taobao_nick:g,,,,\n"
+        + f"G7,taobao,2024-01-05,交易成功,10,CNY,taobao_nick:{'n' * 300},,,,\n",
+    )
+    summary = import_file(session, path)
+    assert summary.orders_created == 1
+    reasons = {e["line"]: e["reason"] for e in summary.errors}
+    assert sorted(reasons) == [3, 4, 5, 6, 7, 8]
+    assert "out of range" in reasons[3] and "out of range" in reasons[5]
+    assert "longer than 64" in reasons[6] and "three-letter" in reasons[7]
+    assert "longer than 255" in reasons[8]
+    members = write(
+        tmp_path / "members.csv", f"customer,tags\nexternal_id:m1,{'长' * 70}\nexternal_id:m2,VIP\n"
+    )
+    summary = import_file(session, members)
+    assert summary.contacts_created == 1 and "too long" in summary.errors[0]["reason"]
+
+
+def test_xlsx_time_and_date_cells(session: Session, tmp_path: Path) -> None:
+    from datetime import date, datetime, time
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([*HEADER.strip().split(","), "发货时间"])
+    sheet.append(
+        [
+            "T1",
+            "offline",
+            datetime(2024, 1, 5, 10, 0),
+            "completed",
+            10,
+            "CNY",
+            "phone:13800138000",
+            "",
+            "",
+            "",
+            "",
+            time(9, 30),
+        ]
+    )
+    sheet.append(
+        [
+            "T2",
+            "offline",
+            date(2024, 1, 6),
+            "completed",
+            10,
+            "CNY",
+            "phone:13800138000",
+            "",
+            "",
+            "",
+            "",
+            None,
+        ]
+    )
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    summary = import_file(session, path)
+    assert (summary.orders_created, summary.rows_rejected) == (2, 0), summary.errors

@@ -1,7 +1,8 @@
 """Reading tables as the back offices write them: GBK or UTF-8 (BOM), CSV, TSV or XLSX.
 
-Rows are streamed (CSV) so memory stays flat on a million-row file. XLSX sheets are read by
-python-calamine, which is fast but holds one sheet in memory.
+Rows are streamed so memory stays flat on a million-row file: CSV as text, XLSX one row at a
+time from python-calamine (fast, but it holds a sheet in memory) or, for large workbooks, from
+openpyxl's read-only mode.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -182,6 +184,8 @@ def _cell_text(cell: object) -> str:
     # Spreadsheets give numbers as floats: 13800138000.0 must stay a phone, 12.5 a price.
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
-    if hasattr(cell, "isoformat"):
-        return cell.isoformat(sep=" ") if hasattr(cell, "hour") else cell.isoformat()  # type: ignore[call-arg]
+    if isinstance(cell, datetime):
+        return cell.isoformat(sep=" ")
+    if isinstance(cell, date | time):
+        return cell.isoformat()
     return "" if cell is None else str(cell)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from siyu.kit.normalize import MAX_COUNT, MAX_FEN
+
 
 class RowError(ValueError):
     """A row that cannot be imported; the reason is shown to the user with the line number."""
@@ -70,3 +72,46 @@ class ContactRecord:
 
 
 Record = OrderRecord | ContactRecord
+
+
+# Column sizes of the store. Keys that are too long are refused (they would never match again);
+# descriptive text is cut to fit, since a long receiver name is still the right receiver.
+_REFUSED = {"platform_order_id": 64, "platform": 32, "coupon_code": 64}
+_CUT = {"shop": 120, "receiver_name": 120, "receiver_province": 64, "receiver_city": 64}
+_PROFILE_CUT = {"name": 200, "phone_hint": 64, "city": 64, "province": 64}
+
+
+def fit(record: Record) -> Record:
+    """Check a parsed record against the store's column sizes before it reaches the database."""
+    for kind, value in record.identities:
+        if len(value) > 255:
+            raise RowError(f"{kind} {value[:20]}… is longer than 255 characters")
+    for key, limit in _PROFILE_CUT.items():
+        value = record.profile.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            record.profile[key] = value[:limit]
+    if isinstance(record, ContactRecord):
+        for group, name in record.tags:
+            if len(group) > 64 or len(name) > 64:
+                raise RowError(f"tag {name[:20]}… is too long (64 characters per group and name)")
+        return record
+    for key, limit in _REFUSED.items():
+        value = getattr(record, key)
+        if value is not None and len(value) > limit:
+            raise RowError(f"{key} {value[:20]}… is longer than {limit} characters")
+    if len(record.currency) != 3 or not record.currency.isalpha():
+        raise RowError(f"currency {record.currency!r} is not a three-letter code such as CNY")
+    for key, limit in _CUT.items():
+        value = getattr(record, key)
+        if value is not None and len(value) > limit:
+            setattr(record, key, value[:limit])
+    for line in record.lines:
+        if not 0 <= line.quantity <= MAX_COUNT:
+            raise RowError(f"quantity {line.quantity} of {line.title[:20]!r} is out of range")
+        for amount in (line.unit_price, line.amount):
+            if amount is not None and abs(amount) > MAX_FEN:
+                raise RowError(f"an amount of {line.title[:20]!r} is out of range")
+        line.title = line.title[:500]
+        if line.sku is not None:
+            line.sku = line.sku[:120]
+    return record

@@ -26,7 +26,7 @@ from siyu.ingest.formats.base import Header, ImportFormat
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.ingest.pipeline import Counts, apply_contacts, apply_orders, combine_rows, owner_ids
 from siyu.ingest.reader import Table, open_table
-from siyu.ingest.records import ContactRecord, OrderRecord, Record, RowError
+from siyu.ingest.records import ContactRecord, OrderRecord, Record, RowError, fit
 from siyu.ingest.registry import choose
 
 CHUNK_ROWS = 5000
@@ -100,8 +100,8 @@ def import_file(
         for line, cells in _closing(table):
             summary.rows_read += 1
             try:
-                yield importer.parse(importer.row(line, cells))
-            except (RowError, SiyuError, ValueError) as error:
+                yield fit(importer.parse(importer.row(line, cells)))
+            except (RowError, SiyuError, ValueError, ArithmeticError) as error:
                 reason = error.message if isinstance(error, SiyuError) else str(error)
                 rejected.append(_Rejected(line, reason, cells))
 

@@ -108,8 +108,18 @@ def parse_money(text: object) -> int | None:
         raise ValueError(f"not an amount: {text!r}") from None
 
 
+# ¥10 trillion, in fen: anything larger is a typo or garbage, and would overflow a BIGINT.
+MAX_FEN = 10**15
+MAX_COUNT = 2**31 - 1
+
+
 def yuan_to_fen(amount: Decimal) -> int:
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {amount}")
+    fen = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if abs(fen) > MAX_FEN:
+        raise ValueError(f"amount out of range: {amount}")
+    return fen
 
 
 def fen_to_yuan(fen: int) -> str:
@@ -123,6 +133,9 @@ def parse_int(text: object, default: int | None = None) -> int | None:
     if cleaned is None:
         return default
     try:
-        return int(Decimal(cleaned.replace(",", "")))
+        number = Decimal(cleaned.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"not a whole number: {text!r}") from None
+    if not number.is_finite() or abs(number) > MAX_COUNT:
+        raise ValueError(f"number out of range: {text!r}")
+    return int(number)

@@ -22,7 +22,10 @@ def as_utc(value: datetime, zone: ZoneInfo | None = None) -> datetime:
     """Naive values are read in the platforms' zone (SIYU_TIMEZONE), aware ones kept."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone or local_zone())
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by the zone offset
+        raise ValueError(f"time out of range: {value.isoformat()}") from None
 
 
 def parse_time(text: str | datetime | date | None, zone: ZoneInfo | None = None) -> datetime | None:

@@ -84,13 +84,13 @@ class Row:
     def money(self, name: str) -> int | None:
         try:
             return parse_money(self.raw(name))
-        except ValueError:
+        except ValueError as error:
             # Platforms write a "none" phrase where an amount should be (Taobao: 无退款申请 in
             # 退款金额); anything else that is no amount is a mistake worth reporting.
             text = self.text(name)
             if text and _NO_AMOUNT.search(text) and not any(ch.isdigit() for ch in text):
                 return None
-            raise RowError(f"{name}: not an amount: {text!r}") from None
+            raise RowError(f"{name}: {error}") from None
 
     def integer(self, name: str, default: int | None = None) -> int | None:
         try:

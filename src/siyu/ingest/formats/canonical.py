@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from siyu.contacts.identity import normalise_identity
 from siyu.contacts.models import CONSENT_CHANNELS, IDENTITY_KINDS
+from siyu.contacts.tags import parse_tag
 from siyu.errors import Invalid
 from siyu.ingest.formats.base import ImportFormat, Row, email_identity, phone_identity
 from siyu.ingest.records import (
@@ -187,15 +188,9 @@ def parse_yes_no(row: Row, name: str) -> bool | None:
 
 
 def parse_tags(text: str | None) -> list[tuple[str, str]]:
-    """'兴趣:护肤|VIP' → [('兴趣', '护肤'), ('', 'VIP')]."""
-    tags = []
-    for part in (text or "").replace("，", LIST_SEPARATOR).split(LIST_SEPARATOR):
-        part = part.strip().replace("：", ":")
-        if not part:
-            continue
-        group, sep, name = part.partition(":")
-        tags.append((group.strip(), name.strip()) if sep else ("", group.strip()))
-    return [t for t in tags if t[1]]
+    """'兴趣:护肤|VIP' → [('兴趣', '护肤'), ('', 'VIP')], checked like tags typed anywhere."""
+    parts = (text or "").replace("，", LIST_SEPARATOR).split(LIST_SEPARATOR)
+    return [parse_tag(part) for part in parts if part.strip()]
 
 
 class CanonicalContacts(ImportFormat):
