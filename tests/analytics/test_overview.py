@@ -31,9 +31,9 @@ def test_overview_figures(session: Session, tmp_path: Path) -> None:
     data = overview(session, actor=Actor.cli(), now=NOW)
     assert (data["pool_size"], data["buyers"], data["repeat_buyers"]) == (4, 2, 1)
     assert data["repurchase_rate"] == 0.5
-    # Joined in the 7 days before NOW: B by its first order (06-25); C and the new contact were
-    # recorded "today", later than NOW, so they count too. A first bought in January.
-    assert data["new_this_week"] == 3
+    # Joined in the 7 days before NOW: B by its first order (06-25). A first bought in January;
+    # C and the new contact were recorded after NOW (today), so not in NOW's week.
+    assert data["new_this_week"] == 1
     # Last 30 days: A2 (50 - 10 refunded) and B1; the cancelled B2 and older orders do not count.
     assert data["revenue_30d_by_platform"] == [
         {"platform": "jd", "orders": 1, "revenue": 3000},

@@ -196,3 +196,9 @@ def test_a_read_key_cannot_upload(committed_api: Api) -> None:
         "/api/v1/imports", files={"file": ("a.csv", b"x", "text/csv")}, scope="read"
     )
     assert_problem(response, 403, "write")
+
+
+@pytest.mark.parametrize("name", ["..", "."])
+def test_a_dot_file_name_is_refused(committed_api: Api, name: str) -> None:
+    response = upload(committed_api, name, csv_bytes(GOOD_AND_BAD[:1]))
+    assert_problem(response, 422, "not a usable file name")

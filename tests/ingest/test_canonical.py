@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import openpyxl
@@ -462,3 +463,19 @@ def test_xlsx_time_and_date_cells(session: Session, tmp_path: Path) -> None:
     book.save(path)
     summary = import_file(session, path)
     assert (summary.orders_created, summary.rows_rejected) == (2, 0), summary.errors
+
+
+def test_malformed_mapping_files_are_clear_errors(session: Session, tmp_path: Path) -> None:
+    data = write(tmp_path / "pos.csv", "日期,单号\n2024-01-01,P1\n")
+    cases = {
+        "number.toml": ("kind='orders'\nplatform='x'\n[columns]\norder_id=5\n", "in quotes"),
+        "statuses.toml": (
+            "kind='orders'\nplatform='x'\nstatuses=3\n[columns]\norder_id='单号'\n",
+            "[statuses] must be a table",
+        ),
+    }
+    for name, (text, message) in cases.items():
+        with pytest.raises(Invalid, match=re.escape(message)):
+            import_file(session, data, fmt=f"mapping:{write(tmp_path / name, text)}")
+    with pytest.raises(Invalid, match="cannot read the mapping file"):
+        import_file(session, data, fmt=f"mapping:{tmp_path}")

@@ -118,3 +118,19 @@ def test_staff_email_and_phone_are_normalised_and_unique(
         create_staff(session, login="other", phone="13800138000", actor=Actor.cli())
     with pytest.raises(Invalid, match="not an e-mail"):
         create_staff(session, login="third", email="not-an-address", actor=Actor.cli())
+
+
+def test_keys_of_a_disabled_staff_member_stop_working(session: Session) -> None:
+    from siyu.staff.service import authenticate_key, create_api_key
+
+    boss = create_staff(session, login="boss", role="admin", actor=Actor.cli())
+    key, secret = create_api_key(
+        session,
+        name="sync",
+        scopes=["read"],
+        actor=Actor("staff:boss", staff_id=boss.id, role="admin"),
+    )
+    assert authenticate_key(session, secret).id == key.id
+    disable_staff(session, login="boss", actor=Actor.cli())
+    with pytest.raises(Unauthorized, match="owner is disabled"):
+        authenticate_key(session, secret)

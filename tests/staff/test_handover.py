@@ -63,3 +63,15 @@ def test_refusals(session: Session, owned: list[int]) -> None:
         handover(session, from_login="mei", to_login="gone", actor=ADMIN)
     with pytest.raises(Forbidden):
         handover(session, from_login="mei", to_login="lan", actor=Actor("v", role="viewer"))
+
+
+def test_a_merged_id_names_its_survivor(session: Session, owned: list[int]) -> None:
+    survivor = service.get_by_ref(session, owned[0])
+    merged = service.add_identity(session, contact=survivor, ref="external_id:c1", actor=ADMIN)
+    assert merged.id == owned[0]
+    # owned[1] was absorbed into owned[0]: handing it over moves the survivor.
+    assert (
+        handover(session, from_login="mei", to_login="lan", actor=ADMIN, contact_ids=[owned[1]])
+        == 1
+    )
+    assert service.profile(session, service.get_by_ref(session, owned[0]))["owner"] == "lan"

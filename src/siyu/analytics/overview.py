@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from siyu.config import get_settings
 from siyu.contacts.models import PURCHASE_STATUSES, Contact, ContactOrder
 from siyu.db.types import utcnow
 from siyu.kit.actor import Actor
@@ -49,7 +50,7 @@ def overview(session: Session, *, actor: Actor, now: datetime | None = None) -> 
     totals = session.execute(
         select(
             func.count(),
-            func.count().filter(joined >= now - timedelta(days=7)),
+            func.count().filter(joined >= now - timedelta(days=7), joined <= now),
             func.count().filter(contacts.c.order_count >= 1),
             func.count().filter(contacts.c.order_count >= 2),
         ).select_from(contacts)
@@ -76,7 +77,10 @@ def overview(session: Session, *, actor: Actor, now: datetime | None = None) -> 
             )
             .where(
                 ContactOrder.placed_at >= now - timedelta(days=30),
+                ContactOrder.placed_at <= now,
                 ContactOrder.status.in_(PURCHASE_STATUSES),
+                # Summed in the base currency only, as the contacts' rollups are.
+                ContactOrder.currency == get_settings().currency,
                 ContactOrder.contact_id.in_(select(contacts.c.id)),
             )
             .group_by(ContactOrder.platform)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
 from siyu.contacts.models import Contact
+from siyu.contacts.service import resolve_id
 from siyu.errors import Invalid
 from siyu.kit.actor import Actor
 from siyu.staff.permissions import allow
@@ -40,7 +41,9 @@ def handover(
         raise Invalid(f"{to_login} is disabled and cannot take customers over")
     condition = Contact.owner_id == source.id
     if contact_ids is not None:
-        condition = condition & Contact.id.in_(list(contact_ids))
+        # An id that was merged away names its survivor now.
+        live = {resolve_id(session, int(cid)) for cid in contact_ids}
+        condition = condition & Contact.id.in_(sorted(cid for cid in live if cid is not None))
     if preview:
         return session.execute(select(func.count()).where(condition)).scalar_one()
     moved = list(

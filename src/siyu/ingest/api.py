@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,8 @@ def upload(
 ) -> dict[str, Any]:
     check_format(format)
     name = Path(file.filename or "upload").name
-    if not name:
-        raise Invalid("the upload has no file name")
+    if name in ("", ".", ".."):
+        raise Invalid(f"{file.filename!r} is not a usable file name")
     folder = get_settings().upload_dir / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
@@ -80,6 +81,7 @@ def upload(
         while block := file.file.read(1 << 20):
             out.write(block)
     if target.stat().st_size == 0:
+        shutil.rmtree(folder, ignore_errors=True)
         raise Invalid(f"{name}: the file is empty")
     job = enqueue(
         session,

@@ -200,6 +200,11 @@ def authenticate_key(session: Session, secret: str) -> ApiKey:
         raise Unauthorized("unknown or revoked API key")
     if not secrets.compare_digest(key.secret_hash, _digest(secret)):
         raise Unauthorized("unknown or revoked API key")
+    if key.created_by_id is not None:
+        creator = session.get(StaffUser, key.created_by_id)
+        # A departed staff member's keys leave with them.
+        if creator is not None and creator.disabled_at is not None:
+            raise Unauthorized("this API key's owner is disabled")
     return key
 
 

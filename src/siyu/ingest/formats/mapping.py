@@ -33,6 +33,8 @@ def load_mapping(path: Path) -> type[ImportFormat]:
         spec: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise Invalid(f"{path}: no such mapping file") from None
+    except OSError as error:  # a folder, no permission …
+        raise Invalid(f"{path}: cannot read the mapping file ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise Invalid(f"{path}: not a valid TOML mapping file ({error})") from None
     kind = spec.get("kind", "orders")
@@ -45,6 +47,9 @@ def load_mapping(path: Path) -> type[ImportFormat]:
     mapped = spec.get("columns", {})
     if not isinstance(mapped, dict) or not mapped:
         raise Invalid(f"{path}: a [columns] table naming the file's headers is required")
+    odd = sorted(name for name, header in mapped.items() if not isinstance(header, str))
+    if odd:
+        raise Invalid(f"{path}: [columns] values must be header names in quotes: {', '.join(odd)}")
     unknown = sorted(set(mapped) - set(known) - set(base.columns))
     if unknown:
         raise Invalid(
@@ -54,8 +59,13 @@ def load_mapping(path: Path) -> type[ImportFormat]:
         name: (mapped[name],) if name in mapped else spellings
         for name, spellings in base.columns.items()
     }
+    raw_statuses = spec.get("statuses", {})
+    if not isinstance(raw_statuses, dict) or not all(
+        isinstance(v, str) for v in raw_statuses.values()
+    ):
+        raise Invalid(f'{path}: [statuses] must be a table such as "已结账" = "completed"')
     try:
-        statuses = fold_status_map(spec.get("statuses", {}))
+        statuses = fold_status_map(raw_statuses)
     except ValueError as error:
         raise Invalid(f"{path}: {error}") from None
     platform = spec.get("platform")
