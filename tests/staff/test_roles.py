@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -118,3 +120,27 @@ def test_operators_change_every_customer(
         service.add_note(session, contact=contact, body="回访", actor=ops)
     created = service.create_contact(session, actor=ops, identities=["phone:13800138003"])
     assert created.id
+
+
+def test_staff_see_only_their_customers_orders(
+    session: Session, team: dict[str, StaffUser], customers: dict[str, int], tmp_path: Path
+) -> None:
+    from siyu.contacts import orders
+    from siyu.ingest.service import import_file
+
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,platform,placed_at,status,total,currency,customer\n"
+        "M1,offline,2024-01-05,completed,10,CNY,phone:13800138001\n"
+        "L1,offline,2024-01-06,completed,20,CNY,phone:13800138002\n",
+        encoding="utf-8",
+    )
+    import_file(session, path)
+    mei = as_actor(team["mei"])
+    seen = orders.list_orders(session, actor=mei).items
+    assert [o["platform_order_id"] for o in seen] == ["M1"]
+    everything = orders.list_orders(session, actor=as_actor(team["eye"])).items
+    assert sorted(o["platform_order_id"] for o in everything) == ["L1", "M1"]
+    theirs = next(o["id"] for o in everything if o["platform_order_id"] == "L1")
+    with pytest.raises(Forbidden):
+        orders.get_order(session, theirs, mei)

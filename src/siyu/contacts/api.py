@@ -149,15 +149,15 @@ def contact_orders(
 @router.get("/orders", response_model=PageOut, tags=["orders"])
 def list_orders(
     session: DbSession,
-    _actor: Reader,
+    actor: Reader,
     platform: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    page = orders.list_orders(session, platform=platform, limit=limit, cursor=cursor)
+    page = orders.list_orders(session, platform=platform, limit=limit, cursor=cursor, actor=actor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/orders/{order_id}", tags=["orders"])
-def get_order(order_id: Id, session: DbSession, _actor: Reader) -> dict[str, Any]:
-    return orders.get_order(session, order_id)
+def get_order(order_id: Id, session: DbSession, actor: Reader) -> dict[str, Any]:
+    return orders.get_order(session, order_id, actor)

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from siyu.contacts.models import ContactOrder, ContactOrderLine
+from siyu.contacts.models import Contact, ContactOrder, ContactOrderLine
 from siyu.errors import Invalid, NotFound
+from siyu.kit.actor import Actor
 from siyu.kit.pagination import Page, decode_cursor, encode_cursor, is_id
 from siyu.kit.timeutil import isoformat
+from siyu.staff.permissions import allow, check_contact, owns_only, scope_contacts
 
 
 def order_dict(order: ContactOrder, lines: list[ContactOrderLine] | None = None) -> dict[str, Any]:
@@ -57,9 +59,18 @@ def list_orders(
     platform: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    actor: Actor | None = None,
 ) -> Page:
-    """Orders, newest first, with their lines; cursor-paginated on (placed_at, id)."""
+    """Orders, newest first, with their lines; cursor-paginated on (placed_at, id).
+
+    With an actor, only orders of the contacts that actor may see.
+    """
     query = select(ContactOrder).order_by(ContactOrder.placed_at.desc(), ContactOrder.id.desc())
+    if actor is not None:
+        allow(actor, "read")
+        if owns_only(actor):
+            visible = scope_contacts(select(Contact.id), actor)
+            query = query.where(ContactOrder.contact_id.in_(visible))
     if contact_id is not None:
         query = query.where(ContactOrder.contact_id == contact_id)
     if platform:
@@ -96,10 +107,12 @@ def list_orders(
     return Page(items=items, next_cursor=next_cursor)
 
 
-def get_order(session: Session, order_id: int) -> dict[str, Any]:
+def get_order(session: Session, order_id: int, actor: Actor | None = None) -> dict[str, Any]:
     order = session.get(ContactOrder, order_id)
     if order is None:
         raise NotFound(f"no order with id {order_id}")
+    if actor is not None:
+        check_contact(actor, session.get_one(Contact, order.contact_id), "read")
     lines = list(
         session.execute(
             select(ContactOrderLine)
