@@ -225,3 +225,16 @@ def test_staff_handover(database_url: str, tmp_path: Path) -> None:
     assert json.loads(siyu("contacts", "show", "external_id:b", "--json")[1])["owner"] == "lan"
     code, _, err = siyu("staff", "handover", "mei", "nobody")
     assert code == 1 and "nobody" in err
+
+
+def test_staff_password(database_url: str) -> None:
+    from siyu.db.session import unit_of_work
+    from siyu.staff.auth import sign_in
+
+    assert siyu("staff", "create", "mei", "--password", "first pass")[0] == 0
+    result = runner.invoke(app, ["staff", "password", "mei"], input="second pass\nsecond pass\n")
+    assert result.exit_code == 0 and "password of mei set" in result.stdout
+    with unit_of_work() as session:
+        assert sign_in(session, identifier="mei", password="second pass").ok
+        assert not sign_in(session, identifier="mei", password="first pass").ok
+    assert siyu("staff", "password", "mei", "--password", "short")[0] == 1

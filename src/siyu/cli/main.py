@@ -98,7 +98,8 @@ def init(
     if created:
         login, password = created
         console.print(
-            "\nA first admin was created. Sign in with this once and change the password:\n"
+            "\nA first admin was created; it is shown only now. Change the password with "
+            "`siyu staff password admin`:\n"
             f"  login:    {login}\n  password: {password}\n",
             highlight=False,
         )

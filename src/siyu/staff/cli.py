@@ -75,6 +75,23 @@ def staff_disable(login: str = typer.Argument(...)) -> None:
         console.print(f"staff {login} disabled", highlight=False)
 
 
+@staff_app.command("password")
+def staff_password(
+    login: str = typer.Argument(...),
+    password: str = typer.Option(
+        ...,
+        prompt="New password",
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 8 characters (asked for when not given)",
+    ),
+) -> None:
+    """Set a staff member's password; also lifts a sign-in lock."""
+    with unit_of_work() as session:
+        service.set_password(session, login=login, password=password, actor=Actor.cli())
+        console.print(f"password of {login} set", highlight=False)
+
+
 @staff_app.command("handover")
 def staff_handover(
     from_login: str = typer.Argument(..., help="Who hands customers over"),
