@@ -141,3 +141,25 @@ def test_lookups_by_impossible_ids_and_overlong_identities(session: Session) -> 
     with pytest.raises(Invalid, match="longer than 255"):
         normalise_identity("external_id", "x" * 300)
     assert service.list_contacts(session, text="99999999999999999999999").items == []
+
+
+@pytest.mark.parametrize("common_from", [0, 5000], ids=["common-tag", "rare-tag"])
+def test_tag_filter_pages_the_same_either_way(
+    session: Session, monkeypatch: pytest.MonkeyPatch, common_from: int
+) -> None:
+    monkeypatch.setattr("siyu.contacts.service.COMMON_TAG", common_from)
+    actor = Actor.cli()
+    tagged = []
+    for n in range(7):
+        contact = service.create_contact(session, actor=actor, identities=[f"external_id:t{n}"])
+        if n % 2 == 0:
+            service.add_tags(session, contact=contact, tags=["兴趣:茶"], actor=actor)
+            tagged.append(contact.id)
+    seen, cursor = [], None
+    while True:
+        page = service.list_contacts(session, tag="兴趣:茶", limit=2, cursor=cursor)
+        seen += [c["id"] for c in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == sorted(tagged, reverse=True)
+    assert service.list_contacts(session, tag="no such tag").items == []

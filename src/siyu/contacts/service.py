@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
@@ -186,7 +186,11 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
 
 
 def search_query(
-    text: str | None = None, *, tag: str | None = None, identity: str | None = None
+    session: Session,
+    text: str | None = None,
+    *,
+    tag: str | None = None,
+    identity: str | None = None,
 ) -> Any:
     """The contacts matching free text (name, identity value, phone hint), a tag and an identity."""
     query = select(Contact)
@@ -216,14 +220,7 @@ def search_query(
             conditions.append(Contact.id == int(needle))
         query = query.where(or_(*conditions))
     if tag:
-        group, name = parse_tag(tag)
-        query = query.where(
-            Contact.id.in_(
-                select(ContactTagLink.contact_id)
-                .join(Tag, Tag.id == ContactTagLink.tag_id)
-                .where(Tag.tag_group == group, Tag.name == name)
-            )
-        )
+        query = query.where(_tagged(session, tag))
     if identity:
         kind, value = parse_ref(identity)
         query = query.where(
@@ -234,6 +231,28 @@ def search_query(
             )
         )
     return query
+
+
+# Above this many members a tag is common: walking contacts newest first and checking each finds
+# a page sooner than listing every member (which is better for rare tags).
+COMMON_TAG = 5000
+
+
+def _tagged(session: Session, tag: str) -> Any:
+    group, name = parse_tag(tag)
+    tag_id = session.execute(
+        select(Tag.id).where(Tag.tag_group == group, Tag.name == name)
+    ).scalar()
+    if tag_id is None:
+        return false()
+    members = session.execute(
+        select(func.count()).select_from(ContactTagLink).where(ContactTagLink.tag_id == tag_id)
+    ).scalar_one()
+    if members > COMMON_TAG:
+        return exists().where(
+            ContactTagLink.contact_id == Contact.id, ContactTagLink.tag_id == tag_id
+        )
+    return Contact.id.in_(select(ContactTagLink.contact_id).where(ContactTagLink.tag_id == tag_id))
 
 
 def list_contacts(
@@ -250,7 +269,7 @@ def list_contacts(
     limit = max(1, min(limit, 500))
     if actor is not None:
         allow(actor, "read")
-    query = scope_contacts(search_query(text, tag=tag, identity=identity), actor)
+    query = scope_contacts(search_query(session, text, tag=tag, identity=identity), actor)
     query = query.order_by(Contact.id.desc())
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
