@@ -22,6 +22,7 @@ from siyu.contacts.identity import (
     resolve,
 )
 from siyu.contacts.models import (
+    IDENTITY_KINDS,
     Contact,
     ContactAlias,
     ContactConsent,
@@ -195,30 +196,7 @@ def search_query(
     """The contacts matching free text (name, identity value, phone hint), a tag and an identity."""
     query = select(Contact)
     if text and text.strip():
-        needle = text.strip()
-        conditions = [
-            Contact.name.contains(needle, autoescape=True),
-            Contact.phone_hint.contains(needle, autoescape=True),
-        ]
-        candidates = {needle}
-        for kind in ("phone", "email"):
-            try:
-                normalised = normalise_identity(kind, needle)
-            except Invalid:
-                normalised = None
-            if normalised:
-                candidates.add(normalised[1])
-        # Identity values are matched exactly (indexed), never by substring of a million rows.
-        conditions.append(
-            Contact.id.in_(
-                select(ContactIdentity.contact_id).where(
-                    ContactIdentity.value.in_(sorted(candidates))
-                )
-            )
-        )
-        if needle.isascii() and needle.isdigit() and is_id(int(needle)):
-            conditions.append(Contact.id == int(needle))
-        query = query.where(or_(*conditions))
+        query = query.where(_matching(session, text.strip()))
     if tag:
         query = query.where(_tagged(session, tag))
     if identity:
@@ -231,6 +209,32 @@ def search_query(
             )
         )
     return query
+
+
+def _matching(session: Session, needle: str) -> Any:
+    """Free text: an exact identity (indexed) first; only when none matches, a substring of the
+    name or masked phone, which has to read every contact."""
+    wanted = {(kind, needle) for kind in IDENTITY_KINDS}
+    for kind in ("phone", "email"):
+        try:
+            normalised = normalise_identity(kind, needle)
+        except Invalid:
+            normalised = None
+        if normalised:
+            wanted.add(normalised)
+    found = set(lookup_identities(session, sorted(wanted)).values())
+    by_id = (
+        [Contact.id == int(needle)]
+        if needle.isascii() and needle.isdigit() and is_id(int(needle))
+        else []
+    )
+    if found:
+        return or_(Contact.id.in_(sorted(found)), *by_id)
+    return or_(
+        Contact.name.contains(needle, autoescape=True),
+        Contact.phone_hint.contains(needle, autoescape=True),
+        *by_id,
+    )
 
 
 # Above this many members a tag is common: walking contacts newest first and checking each finds
