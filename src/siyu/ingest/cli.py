@@ -11,10 +11,11 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import IntegrityError
 
 from siyu.cli.output import console, err_console, fail, print_json
 from siyu.db.session import unit_of_work
-from siyu.errors import Invalid, SiyuError
+from siyu.errors import Conflict, Invalid, SiyuError
 from siyu.ingest import export
 from siyu.ingest.formats.canonical import CONTACT_COLUMNS, ORDER_COLUMNS
 from siyu.ingest.service import ImportSummary, import_file
@@ -59,7 +60,25 @@ def import_command(
         raise typer.Exit(1)
 
 
+# Tries of one file when another process writes the same new customers at the same moment.
+ATTEMPTS = 3
+
+
 def _import_one(path: Path, fmt: str, quiet: bool) -> ImportSummary:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _import_attempt(path, fmt, quiet)
+        except IntegrityError:
+            # The whole file was rolled back, so trying again is safe.
+            if attempt == ATTEMPTS:
+                raise Conflict(
+                    f"{path.name}: other imports kept writing the same customers at the same "
+                    "time; run this one again"
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def _import_attempt(path: Path, fmt: str, quiet: bool) -> ImportSummary:
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

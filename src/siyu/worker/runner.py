@@ -6,9 +6,11 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.db.session import session_factory
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Job, Engine], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
+# Runs of one job before a collision with other writers is reported as a failure.
+MAX_ATTEMPTS = 3
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -48,14 +52,36 @@ def run_once(engine: Engine) -> bool:
     try:
         with make() as session, session.begin():
             job = session.get_one(Job, job_id)
+            attempts = job.attempts
             result = HANDLERS[kind](session, job, engine)
         _finish(engine, job_id, state="done", result=result)
+    except IntegrityError:
+        # Another process wrote the same unique row (an identity, a tag) at the same moment.
+        # The job's transaction was rolled back whole, so running it again is safe.
+        if attempts < MAX_ATTEMPTS:
+            _retry_later(engine, job_id)
+        else:
+            _finish(
+                engine,
+                job_id,
+                state="failed",
+                error="kept colliding with other writers; run it again",
+            )
     except SiyuError as error:
         _finish(engine, job_id, state="failed", error=error.message)
     except Exception as error:  # a bug: keep the worker alive and the trace in the log
         log.error("job %s (%s) failed:\n%s", job_id, kind, traceback.format_exc())
         _finish(engine, job_id, state="failed", error=f"internal error: {error}")
     return True
+
+
+def _retry_later(engine: Engine, job_id: int, seconds: float = 2.0) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(state="queued", run_after=utcnow() + timedelta(seconds=seconds))
+        )
 
 
 def _finish(
