@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from siyu.ingest.records import LineRecord, Record, RowError
 from siyu.ingest.statuses import map_status
@@ -104,6 +104,14 @@ class Row:
         except ValueError as error:
             raise RowError(f"{name}: {error}") from None
 
+    def required_time(self, *names: str, label: str) -> datetime:
+        """The first of these time columns that has a value; `label` names it when none has."""
+        for name in names:
+            value = self.time(name)
+            if value is not None:
+                return value
+        raise RowError(f"{label} is empty")
+
     def status(self, name: str, extra: dict[str, str] | None = None) -> str:
         return map_status(self.text(name), extra)
 
@@ -185,6 +193,18 @@ def split_address(address: str | None) -> tuple[str | None, str | None]:
 
 
 _MUNICIPALITIES = {"北京", "上海", "天津", "重庆", "香港", "澳门", "台湾"}
+
+
+def receiver(
+    name: str | None, hint: str | None, province: str | None, city: str | None
+) -> dict[str, Any]:
+    """OrderRecord fields for a buyer known by a receiver: the profile and the receiver columns."""
+    return {
+        "profile": {"name": name, "phone_hint": hint, "province": province, "city": city},
+        "receiver_name": name,
+        "receiver_province": province,
+        "receiver_city": city,
+    }
 
 
 def one_line(

@@ -15,6 +15,7 @@ from siyu.ingest.formats.base import (
     hidden_buyer,
     join_address,
     one_line,
+    receiver,
 )
 from siyu.ingest.records import OrderRecord, RowError
 from siyu.ingest.statuses import refund_state, settle_refund
@@ -64,9 +65,7 @@ class DouyinOrders(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "主订单编号")
-        placed_at = row.time("placed_at")
-        if placed_at is None:
-            raise RowError("订单提交时间 is empty")
+        placed_at = row.required_time("placed_at", label="订单提交时间")
         status = row.status("status")
         quantity = row.integer("quantity", 1) or 1
         # Older files have 商品单价 beside 商品金额; newer ones dropped it and 商品金额 is the
@@ -102,16 +101,13 @@ class DouyinOrders(PlatformFormat):
             paid_at=row.time("paid_at"),
             completed_at=row.time("completed_at"),
             identities=identities,
-            profile={"name": name, "phone_hint": hint, "province": province, "city": city},
+            **receiver(name, hint, province, city),
             shop=row.text("shop") or "",
             total_amount=payable,
             paid_amount=paid,
             refunded_amount=refunded,
             shipping_fee=row.money("freight") or 0,
             discount_amount=row.money("discount") or 0,
-            receiver_name=name,
-            receiver_province=province,
-            receiver_city=city,
             lines=one_line(
                 row.text("title"),
                 quantity,

@@ -15,6 +15,7 @@ from siyu.ingest.formats.base import (
     first_text,
     one_line,
     phone_identity,
+    receiver,
     receiver_identity,
 )
 from siyu.ingest.records import OrderRecord, RowError
@@ -65,9 +66,7 @@ class JdOrders(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "订单号")
-        placed_at = row.time("placed_at")
-        if placed_at is None:
-            raise RowError("下单时间 is empty")
+        placed_at = row.required_time("placed_at", label="下单时间")
         status = row.status("status")
         total = row.money("total")
         payable = row.money("payable")
@@ -104,15 +103,12 @@ class JdOrders(PlatformFormat):
             paid_at=row.time("paid_at"),
             completed_at=row.time("completed_at"),
             identities=identities,
-            profile={"name": name, "phone_hint": hint, "province": province, "city": city},
+            **receiver(name, hint, province, city),
             shop=row.text("shop") or "",
             total_amount=total,
             paid_amount=paid,
             shipping_fee=row.money("freight") or 0,
             discount_amount=discount,
-            receiver_name=name,
-            receiver_province=province,
-            receiver_city=city,
             lines=one_line(
                 row.text("title"),
                 quantity,

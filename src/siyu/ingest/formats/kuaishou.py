@@ -16,6 +16,7 @@ from siyu.ingest.formats.base import (
     hidden_buyer,
     join_address,
     one_line,
+    receiver,
 )
 from siyu.ingest.records import OrderRecord, RowError
 from siyu.ingest.statuses import refund_state, settle_refund
@@ -70,9 +71,7 @@ class KuaishouOrders(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "订单号")
-        placed_at = row.time("placed_at")
-        if placed_at is None:
-            raise RowError("订单创建时间 is empty")
+        placed_at = row.required_time("placed_at", label="订单创建时间")
         status = row.status("status")
         paid = row.money("paid")
         if paid is None:
@@ -104,16 +103,13 @@ class KuaishouOrders(PlatformFormat):
             placed_at=placed_at,
             paid_at=row.time("paid_at"),
             identities=identities,
-            profile={"name": name, "phone_hint": hint, "province": province, "city": city},
+            **receiver(name, hint, province, city),
             shop=row.text("shop") or "",
             total_amount=total,
             paid_amount=paid,
             refunded_amount=refunded,
             shipping_fee=row.money("freight") or 0,
             discount_amount=discount,
-            receiver_name=name,
-            receiver_province=province,
-            receiver_city=city,
             lines=one_line(
                 row.text("title"),
                 quantity,

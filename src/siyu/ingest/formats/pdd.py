@@ -15,6 +15,7 @@ from siyu.ingest.formats.base import (
     hidden_buyer,
     join_address,
     one_line,
+    receiver,
 )
 from siyu.ingest.records import OrderRecord, RowError
 from siyu.ingest.statuses import refund_state, settle_refund
@@ -65,9 +66,7 @@ class PddOrders(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "订单号")
-        placed_at = row.time("placed_at") or row.time("paid_at")
-        if placed_at is None:
-            raise RowError("订单成交时间 is empty")
+        placed_at = row.required_time("placed_at", "paid_at", label="订单成交时间")
         status = row.status("status")
         postage = row.money("postage") or 0
         goods = row.money("goods")
@@ -108,16 +107,13 @@ class PddOrders(PlatformFormat):
             paid_at=row.time("paid_at"),
             completed_at=row.time("completed_at"),
             identities=identities,
-            profile={"name": name, "phone_hint": hint, "province": province, "city": city},
+            **receiver(name, hint, province, city),
             shop=row.text("shop") or "",
             total_amount=total,
             paid_amount=paid,
             refunded_amount=refunded,
             shipping_fee=postage,
             discount_amount=discount,
-            receiver_name=name,
-            receiver_province=province,
-            receiver_city=city,
             lines=one_line(
                 row.text("title"),
                 quantity,

@@ -312,9 +312,7 @@ class TaobaoOrderDetails(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "主订单编号")
-        placed_at = row.time("placed_at") or row.time("paid_at")
-        if placed_at is None:
-            raise RowError("订单创建时间 is empty")
+        placed_at = row.required_time("placed_at", "paid_at", label="订单创建时间")
         title = row.required("title", "标题")
         quantity = row.integer("quantity", 1) or 1
         price = row.money("price")

@@ -19,6 +19,7 @@ from siyu.ingest.formats.base import (
     hidden_buyer,
     join_address,
     one_line,
+    receiver,
 )
 from siyu.ingest.records import OrderRecord, RowError
 from siyu.ingest.statuses import refund_state, settle_refund
@@ -89,9 +90,7 @@ class WechatShopOrders(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "订单号")
-        placed_at = row.time("placed_at")
-        if placed_at is None:
-            raise RowError("下单时间 is empty")
+        placed_at = row.required_time("placed_at", label="下单时间")
         status = row.status("status")
         paid = row.money("paid")
         if paid is None:
@@ -140,16 +139,13 @@ class WechatShopOrders(PlatformFormat):
             paid_at=row.time("paid_at"),
             completed_at=row.time("completed_at"),
             identities=identities,
-            profile={"name": name, "phone_hint": hint, "province": province, "city": city},
+            **receiver(name, hint, province, city),
             shop=row.text("shop") or "",
             total_amount=total,
             paid_amount=paid,
             refunded_amount=refunded,
             shipping_fee=freight,
             discount_amount=row.money("item_discount") or 0,
-            receiver_name=name,
-            receiver_province=province,
-            receiver_city=city,
             lines=one_line(
                 row.text("title"),
                 quantity,

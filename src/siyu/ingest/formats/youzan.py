@@ -69,9 +69,7 @@ class YouzanOrders(PlatformFormat):
 
     def parse(self, row: Row) -> OrderRecord:
         order_id = row.required("order_id", "订单号")
-        placed_at = row.time("placed_at")
-        if placed_at is None:
-            raise RowError("订单创建时间 is empty")
+        placed_at = row.required_time("placed_at", label="订单创建时间")
         status = row.status("status")
         paid = row.money("paid")
         if paid is None:
