@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from siyu.config import get_settings
 from siyu.db import migrate
-from siyu.db.models import Base
 from siyu.db.session import engine_for, make_engine
 
 PG_URL = os.environ.get("SIYU_TEST_DATABASE_URL")
@@ -95,7 +94,3 @@ def _settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def table_names() -> list[str]:
-    return sorted(Base.metadata.tables)

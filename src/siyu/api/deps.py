@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from siyu.api.schemas import has_nul
 from siyu.db.session import get_engine, session_factory
 from siyu.db.types import utcnow
-from siyu.errors import Forbidden, Invalid, NotFound, Unauthorized
+from siyu.errors import Forbidden, Invalid, Unauthorized
 from siyu.kit.actor import Actor
 from siyu.staff.models import ApiKey
 from siyu.staff.service import authenticate_key
@@ -35,12 +35,6 @@ DbSession = Annotated[Session, Depends(get_session)]
 # Ids are 64-bit in both databases; a larger number cannot name anything and must not reach SQL.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A numeric id")]
-
-
-def check_id(text: str, what: str) -> None:
-    """A path segment that looks like a number but could never be an id: 404, not a crash."""
-    if text.isdigit() and (not text.isascii() or int(text) > MAX_ID):
-        raise NotFound(f"no {what} with id {text}")
 
 
 def _check_text(request: Request) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
-from siyu.api.deps import DbSession, Id, Reader, Writer, check_id
+from siyu.api.deps import DbSession, Id, Reader, Writer
 from siyu.contacts import orders, service
 from siyu.contacts.models import Contact
 from siyu.contacts.schemas import (
@@ -32,7 +32,6 @@ Ref = Annotated[
 
 
 def contact_by_ref(session: Session, ref: str, actor: Actor) -> Contact:
-    check_id(ref.strip(), "contact")
     return service.get_by_ref(session, ref, actor)
 
 

@@ -66,8 +66,9 @@ def get_by_ref(session: Session, ref: str | int, actor: Actor | None = None) -> 
 
 def _find(session: Session, ref: str | int) -> Contact:
     text = str(ref).strip()
-    if text.isascii() and text.isdigit():
-        if not is_id(int(text)):
+    if text.isdigit():
+        # Digits that name no 64-bit id ("²" passes isdigit, so does a 30-digit number).
+        if not (text.isascii() and is_id(int(text))):
             raise NotFound(f"no contact with id {text}")
         contact_id = resolve_id(session, int(text))
         if contact_id is None:

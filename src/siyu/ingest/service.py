@@ -21,7 +21,7 @@ from siyu.audit import service as audit
 from siyu.contacts import rollups
 from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
-from siyu.errors import Invalid, SiyuError
+from siyu.errors import SiyuError
 from siyu.ingest.formats.base import Header, ImportFormat
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.ingest.pipeline import Counts, apply_contacts, apply_orders, combine_rows, owner_ids
@@ -203,9 +203,3 @@ def _write_error_report(path: Path, header: list[str], rejected: list[_Rejected]
     except OSError:
         return None
     return str(target)
-
-
-def check_paths(paths: list[Path]) -> None:
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise Invalid(f"no such file: {', '.join(missing)}")

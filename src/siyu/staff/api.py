@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from siyu.api.deps import Admin, DbSession, check_id
+from siyu.api.deps import Admin, DbSession
 from siyu.api.schemas import Body
 from siyu.kit.timeutil import isoformat
 from siyu.staff import service
@@ -46,5 +46,4 @@ def create_key(body: KeyIn, session: DbSession, actor: Admin) -> dict[str, Any]:
 
 @router.delete("/api-keys/{key_id}")
 def revoke_key(key_id: str, session: DbSession, actor: Admin) -> dict[str, Any]:
-    check_id(key_id.strip(), "API key")
     return key_dict(service.revoke_api_key(session, key_id_or_prefix=key_id, actor=actor))

@@ -15,6 +15,7 @@ from siyu.db.types import utcnow
 from siyu.errors import Conflict, Invalid, NotFound, Unauthorized
 from siyu.kit.actor import Actor
 from siyu.kit.normalize import normalise_email, normalise_phone
+from siyu.kit.pagination import is_id
 from siyu.staff.models import ROLES, SCOPES, ApiKey, StaffUser
 from siyu.staff.permissions import allow
 
@@ -191,10 +192,10 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 def revoke_api_key(session: Session, *, key_id_or_prefix: str, actor: Actor) -> ApiKey:
     allow(actor, "manage")
     text = key_id_or_prefix.strip()
-    query = select(ApiKey).where(
-        ApiKey.id == int(text) if text.isdigit() else ApiKey.prefix == text
-    )
-    key = session.execute(query).scalar_one_or_none()
+    if text.isdigit():
+        key = session.get(ApiKey, int(text)) if text.isascii() and is_id(int(text)) else None
+    else:
+        key = session.execute(select(ApiKey).where(ApiKey.prefix == text)).scalar_one_or_none()
     if key is None:
         raise NotFound(f"no API key {text!r}")
     if key.revoked_at is None:
