@@ -90,7 +90,9 @@ def database_url(
 
 
 @pytest.fixture(autouse=True)
-def _settings_cache() -> Iterator[None]:
+def _settings_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A fixed session key, so no test writes a generated one into the work tree's var/.
+    monkeypatch.setenv("SIYU_SECRET_KEY", "test-session-key")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

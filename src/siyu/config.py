@@ -23,7 +23,16 @@ class Settings(BaseSettings):
     )
     currency: str = Field(default="CNY", description="The merchant's base currency.")
     default_region: str = Field(default="CN", description="Region for phone numbers without +.")
-    secret_key: str = Field(default="change-me", description="Signs session cookies.")
+    secret_key: str | None = Field(
+        default=None,
+        description=(
+            "Signs the console's session cookies. Unset: one is generated once and kept in "
+            "`secret_key` beside the SQLite database (var/ otherwise), so restarts keep sessions."
+        ),
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Send the console's cookies over HTTPS only (behind TLS)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     upload_dir: Path = Field(default=Path("var/uploads"), description="Where uploaded files wait.")

@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under /api/v1, OpenAPI at /api/docs."""
+"""The FastAPI application: REST API under /api/v1, OpenAPI at /api/docs, the console at /."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from siyu import __version__
 from siyu.analytics.api import router as analytics_router
 from siyu.api import problems
+from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
 from siyu.ingest.api import router as ingest_router
 from siyu.staff.api import router as staff_router
@@ -31,4 +32,6 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    # After the API's error handlers: the console's wrap them and keep them for /api paths.
+    mount_console(app)
     return app

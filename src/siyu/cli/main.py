@@ -161,6 +161,8 @@ def serve(
     host, port = host or settings.host, port or settings.port
     console.print(
         f"Siyu is serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)\n"
+        f"Console: log in at http://{host}:{port}/login with the admin login `siyu init` printed "
+        "(forgot it? .venv/bin/siyu staff password admin).\n"
         "Sign in to the API with a key: .venv/bin/siyu apikey create NAME --scope read "
         "(then send `Authorization: Bearer <key>`). Ctrl-C stops the server.",
         highlight=False,

@@ -1,0 +1,34 @@
+"""Display names of the codes stored in the database (platforms, sources, roles).
+
+Marked with N_ so extraction finds them; translated when shown.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # the name gettext tools look for
+    return message
+
+
+PLATFORMS = {
+    "taobao": N_("Taobao"),
+    "jd": N_("JD"),
+    "douyin": N_("Douyin"),
+    "pdd": N_("Pinduoduo"),
+    "youzan": N_("Youzan"),
+    "kuaishou": N_("Kuaishou"),
+    "wechat_shop": N_("WeChat Shop"),
+    "wecom": N_("WeCom"),
+    "offline": N_("Offline store"),
+    "api": N_("API"),
+    "manual": N_("Added by hand"),
+    "import": N_("Import"),
+    "": N_("Unknown"),
+}
+
+ROLES = {
+    "admin": N_("Administrator"),
+    "operator": N_("Operator"),
+    "staff": N_("Sales staff"),
+    "viewer": N_("Viewer"),
+}
