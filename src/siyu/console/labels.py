@@ -18,6 +18,7 @@ PLATFORMS = {
     "youzan": N_("Youzan"),
     "kuaishou": N_("Kuaishou"),
     "wechat_shop": N_("WeChat Shop"),
+    "wechat_mini": N_("WeChat Mini Program"),
     "wecom": N_("WeCom"),
     "offline": N_("Offline store"),
     "api": N_("API"),
