@@ -258,7 +258,7 @@ def test_mapping_file_errors_are_clear(tmp_path: Path, session: Session) -> None
 def test_rows_of_one_order_in_many_lines_and_chunks(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("siyu.ingest.service.CHUNK_ROWS", 2)
+    monkeypatch.setattr("siyu.ingest.chunking.CHUNK_ROWS", 2)
     body = "".join(
         f"O{n // 3},taobao,2024-01-0{1 + n // 3},交易成功,10,CNY,taobao_nick:u{n % 2},,,,item{n}\n"
         for n in range(9)

@@ -21,7 +21,8 @@ from siyu.db.types import UTCDateTime
 Convert = Callable[[Any], Any] | None
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
+def utc_text(value: datetime | None) -> str | None:
+    """A time as SQLite stores it: UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     # SQLAlchemy's own SQLite format, always with microseconds: stored text must match it
     # exactly, or comparisons with times the ORM wrote go wrong. isoformat and a slice cut
     # "+00:00" off; far cheaper than strftime on a million rows.
@@ -32,6 +33,11 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]
 
 
+def from_utc_text(text: str | None) -> datetime | None:
+    """The aware time `utc_text` wrote."""
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 def _sqlite_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
@@ -39,7 +45,7 @@ def _sqlite_json(value: Any) -> str | None:
 def _converter(connection: Connection, column_type: Any) -> Convert:
     sqlite = connection.dialect.name == "sqlite"
     if isinstance(column_type, UTCDateTime):
-        return _sqlite_time if sqlite else None
+        return utc_text if sqlite else None
     if isinstance(column_type, JSON):
         if sqlite:
             return _sqlite_json
@@ -97,7 +103,7 @@ def update_rows(
 def time_storage(session: Session) -> Callable[[datetime | None], Any]:
     """How this database stores a UTC time; hot paths convert while building their rows."""
     if session.get_bind().dialect.name == "sqlite":
-        return _sqlite_time
+        return utc_text
     return lambda value: value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -13,10 +14,18 @@ from siyu.contacts.consent import record_consents
 from siyu.contacts.identity import Claim, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
-from siyu.db.bulk import insert_rows, insert_tuples, time_storage, update_rows
+from siyu.db.bulk import from_utc_text, insert_rows, insert_tuples, time_storage, update_rows
 from siyu.db.ids import allocate_ids
 from siyu.db.sql import one_of
 from siyu.db.types import utcnow
+from siyu.ingest.prepared import (
+    LINE_COLUMNS,
+    POSITION,
+    TIME_POSITIONS,
+    VALUE_COLUMNS,
+    PreparedOrder,
+    prepare_orders,
+)
 from siyu.ingest.records import ContactRecord, OrderRecord
 from siyu.kit.chunks import chunked
 from siyu.staff.models import StaffUser
@@ -81,37 +90,26 @@ def combine_rows(
 def apply_orders(
     session: Session, records: list[OrderRecord], *, batch_id: int | None, actor: str, source: str
 ) -> Counts:
-    counts = Counts()
-    records = _latest_per_order(records)
-    order = ContactOrder.__table__
-    existing: dict[tuple[str, str], Any] = {}
-    by_platform: dict[str, list[str]] = defaultdict(list)
-    for record in records:
-        by_platform[record.platform].append(record.platform_order_id)
-    for platform, ids in by_platform.items():
-        for batch in chunked(ids, 2000):
-            rows = session.execute(
-                select(
-                    order.c.id,
-                    order.c.platform_order_id,
-                    order.c.contact_id,
-                    *(order.c[name] for name in UPDATABLE),
-                ).where(
-                    order.c.platform == platform,
-                    one_of(session, order.c.platform_order_id, batch),
-                )
-            )
-            existing.update(((platform, row.platform_order_id), row) for row in rows)
+    return apply_prepared(
+        session, prepare_orders(records), batch_id=batch_id, actor=actor, source=source
+    )
 
+
+def apply_prepared(
+    session: Session, orders: list[PreparedOrder], *, batch_id: int | None, actor: str, source: str
+) -> Counts:
+    counts = Counts()
+    table = ContactOrder.__table__
+    existing = _known_orders(session, orders)
     claims = []
-    for record in records:
-        known = existing.get((record.platform, record.platform_order_id))
+    for order in orders:
+        known = existing.get((order.platform, order.platform_order_id))
         claims.append(
             Claim(
-                record.identities,
-                record.profile,
+                order.identities,
+                order.profile,
                 known_contact_id=known.contact_id if known else None,
-                source=record.platform,
+                source=order.platform,
             )
         )
     resolution = resolve(
@@ -122,78 +120,112 @@ def apply_orders(
 
     touched: set[int] = set()
     new_rows, new_lines, changes = [], [], []
-    line_updates: dict[int, OrderRecord] = {}
+    line_updates: dict[int, PreparedOrder] = {}
     now = utcnow()
-    stored = time_storage(session)
-    stored_now = stored(now)
-    for record, contact_id in zip(records, resolution.contact_ids, strict=True):
-        known = existing.get((record.platform, record.platform_order_id))
+    stored_now = time_storage(session)(now)
+    stored = _values_storage(session)
+    for order, contact_id in zip(orders, resolution.contact_ids, strict=True):
+        known = existing.get((order.platform, order.platform_order_id))
         if known is None:
-            new_rows.append(_order_row(record, contact_id, batch_id, stored_now, stored))
-            new_lines.append(record.lines)
+            new_rows.append((contact_id, *stored(order.values), batch_id, stored_now, stored_now))
+            new_lines.append(order.lines)
             touched.add(contact_id)
             continue
-        change = _changes(known, record)
+        change = _changes(known, order)
         if change:
             changes.append({**change, "id": known.id})
             # The resolved contact: the stored one may just have been merged into it.
             touched.add(contact_id)
-        if record.lines:
-            line_updates[known.id] = record
+        if order.lines:
+            line_updates[known.id] = order
     if new_rows:
-        ids = allocate_ids(session, order, len(new_rows))
+        ids = allocate_ids(session, table, len(new_rows))
         insert_tuples(
             session,
-            order,
+            table,
             ORDER_COLUMNS,
             [(order_id, *row) for order_id, row in zip(ids, new_rows, strict=True)],
         )
         _insert_lines(session, zip(ids, new_lines, strict=True))
         counts.orders_created = len(ids)
     for group in _group_by_keys(changes).values():
-        update_rows(session, order, [{**change, "updated_at": now} for change in group])
+        update_rows(session, table, [{**change, "updated_at": now} for change in group])
     relined = _replace_lines(session, line_updates)
     counts.orders_updated = len({c["id"] for c in changes} | relined)
     counts.touched = touched
     return counts
 
 
+def _known_orders(session: Session, orders: list[PreparedOrder]) -> dict[tuple[str, str], Any]:
+    """The stored orders among these, with what a newer export may change."""
+    table = ContactOrder.__table__
+    existing: dict[tuple[str, str], Any] = {}
+    by_platform: dict[str, list[str]] = defaultdict(list)
+    for order in orders:
+        by_platform[order.platform].append(order.platform_order_id)
+    for platform, ids in by_platform.items():
+        for batch in chunked(ids, 2000):
+            rows = session.execute(
+                select(
+                    table.c.id,
+                    table.c.platform_order_id,
+                    table.c.contact_id,
+                    *(table.c[name] for name in UPDATABLE),
+                ).where(
+                    table.c.platform == platform,
+                    one_of(session, table.c.platform_order_id, batch),
+                )
+            )
+            existing.update(((platform, row.platform_order_id), row) for row in rows)
+    return existing
+
+
+def _values_storage(session: Session) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """Prepared values as this database takes them: SQLite stores the UTC text as it is."""
+    if session.get_bind().dialect.name == "sqlite":
+        return lambda values: values
+
+    def with_datetimes(values: tuple[Any, ...]) -> tuple[Any, ...]:
+        converted = list(values)
+        for position in TIME_POSITIONS:
+            converted[position] = from_utc_text(converted[position])
+        return tuple(converted)
+
+    return with_datetimes
+
+
 def _insert_lines(session: Session, orders: Any) -> None:
     insert_tuples(
         session,
         ContactOrderLine.__table__,
-        ("order_id", "line_no", "title", "sku", "quantity", "unit_price", "amount"),
+        ("order_id", "line_no", *LINE_COLUMNS),
         [
-            (order_id, number, line.title, line.sku, line.quantity, line.unit_price, line.amount)
-            for order_id, items in orders
-            for number, line in enumerate(items, start=1)
+            (order_id, number, *line)
+            for order_id, lines in orders
+            for number, line in enumerate(lines, start=1)
         ],
     )
 
 
-def _line_key(lines: Any) -> list[tuple[Any, ...]]:
-    return [(li.title, li.quantity, li.unit_price) for li in lines]
-
-
-def _replace_lines(session: Session, updates: dict[int, OrderRecord]) -> set[int]:
+def _replace_lines(session: Session, updates: dict[int, PreparedOrder]) -> set[int]:
     """Lines for known orders: filled in when an order has none, and replaced by an item-level
     report's when they differ. Returns the orders whose lines changed."""
     if not updates:
         return set()
     table = ContactOrderLine.__table__
-    current: dict[int, list[Any]] = defaultdict(list)
+    current: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for batch in chunked(sorted(updates), 2000):
         for line in session.execute(
-            select(table)
+            select(table.c.order_id, table.c.title, table.c.quantity, table.c.unit_price)
             .where(table.c.order_id.in_(batch))
             .order_by(table.c.order_id, table.c.line_no)
         ):
-            current[line.order_id].append(line)
+            current[line.order_id].append((line.title, line.quantity, line.unit_price))
     changed = {
         order_id
-        for order_id, record in updates.items()
+        for order_id, order in updates.items()
         if not current.get(order_id)
-        or (record.items_only and _line_key(current[order_id]) != _line_key(record.lines))
+        or (order.items_only and current[order_id] != [(t, q, p) for t, _, q, p, _ in order.lines])
     }
     if changed:
         for batch in chunked(sorted(changed), 2000):
@@ -204,80 +236,29 @@ def _replace_lines(session: Session, updates: dict[int, OrderRecord]) -> set[int
     return changed
 
 
-def _latest_per_order(records: list[OrderRecord]) -> list[OrderRecord]:
-    """An order listed twice in one chunk: the later row is the newer state; keep every identity."""
-    latest: dict[tuple[str, str], OrderRecord] = {}
-    for record in records:
-        key = (record.platform, record.platform_order_id)
-        earlier = latest.pop(key, None)
-        if earlier is not None:
-            record.identities += [i for i in earlier.identities if i not in record.identities]
-        latest[key] = record
-    return list(latest.values())
-
-
-# Column order of the tuples _order_row builds (after the id).
+# Column order of the rows apply_prepared inserts.
 ORDER_COLUMNS = (
     "id",
     "contact_id",
-    "platform",
-    "shop",
-    "platform_order_id",
-    "status",
-    "currency",
-    "total_amount",
-    "paid_amount",
-    "refunded_amount",
-    "shipping_fee",
-    "discount_amount",
-    "placed_at",
-    "paid_at",
-    "completed_at",
-    "coupon_code",
-    "receiver_name",
-    "receiver_province",
-    "receiver_city",
+    *VALUE_COLUMNS,
     "import_batch_id",
     "created_at",
     "updated_at",
 )
+_TIMES = frozenset(("placed_at", "paid_at", "completed_at"))
 
 
-def _order_row(
-    record: OrderRecord, contact_id: int, batch_id: int | None, now: Any, stored: Any
-) -> tuple[Any, ...]:
-    return (
-        contact_id,
-        record.platform,
-        record.shop,
-        record.platform_order_id,
-        record.status,
-        record.currency,
-        record.total_amount,
-        record.paid_amount,
-        record.refunded_amount or 0,
-        record.shipping_fee,
-        record.discount_amount,
-        stored(record.placed_at),
-        stored(record.paid_at),
-        stored(record.completed_at),
-        record.coupon_code,
-        record.receiver_name,
-        record.receiver_province,
-        record.receiver_city,
-        batch_id,
-        now,
-        now,
-    )
-
-
-def _changes(known: Any, record: OrderRecord) -> dict[str, Any]:
+def _changes(known: Any, order: PreparedOrder) -> dict[str, Any]:
     change = {}
-    for key in REFUND_FIELDS if record.items_only else UPDATABLE:
-        new = getattr(record, key)
+    for key in REFUND_FIELDS if order.items_only else UPDATABLE:
+        if key == "refunded_amount" and not order.refund_known:
+            continue
+        new = order.values[POSITION[key]]
         # A file that says nothing (None) about a field leaves what we know alone.
         if new is None:
             continue
+        if key in _TIMES:
+            new = from_utc_text(new)
         if new != getattr(known, key):
             change[key] = new
     return change

@@ -62,6 +62,11 @@ def detect_encoding(sample: bytes) -> str:
     return "gb18030" if name in _GB_FAMILY or name.startswith("gb") else best.encoding  # type: ignore[union-attr]
 
 
+def is_spreadsheet(path: Path) -> bool:
+    with path.open("rb") as probe:
+        return probe.read(4) in (_XLSX_MAGIC, _XLS_MAGIC)
+
+
 def open_table(path: Path, progress: ProgressFn | None = None) -> Table:
     if not path.exists():
         raise Invalid(f"{path}: no such file")

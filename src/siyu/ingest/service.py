@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -21,15 +21,16 @@ from siyu.audit import service as audit
 from siyu.contacts import rollups
 from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
-from siyu.errors import SiyuError
-from siyu.ingest.formats.base import Header, ImportFormat
+from siyu.ingest.background import chunks_in_background, pays_off
+from siyu.ingest.chunking import Rejected, parse_chunks
+from siyu.ingest.formats.base import Header
 from siyu.ingest.models import ImportBatch, ImportRowError
-from siyu.ingest.pipeline import Counts, apply_contacts, apply_orders, combine_rows, owner_ids
-from siyu.ingest.reader import Table, open_table
-from siyu.ingest.records import ContactRecord, OrderRecord, Record, RowError, fit
+from siyu.ingest.pipeline import Counts, apply_contacts, apply_prepared, owner_ids
+from siyu.ingest.reader import open_table
+from siyu.ingest.records import ContactRecord
 from siyu.ingest.registry import choose
+from siyu.kit.gcpause import fewer_collections
 
-CHUNK_ROWS = 5000
 # Errors listed in the summary; all of them go to the error report and the batch.
 SUMMARY_ERRORS = 1000
 
@@ -53,13 +54,6 @@ class ImportSummary:
         return asdict(self)
 
 
-@dataclass
-class _Rejected:
-    line: int
-    reason: str
-    cells: list[str]
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -68,6 +62,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@fewer_collections()
 def import_file(
     session: Session,
     path: Path,
@@ -78,9 +73,15 @@ def import_file(
     on_start: Callable[[int], None] | None = None,
     display_name: str | None = None,
     write_error_report: bool = True,
+    background: bool | None = None,
 ) -> ImportSummary:
+    """Import one file. `background`: parse it in a process of its own (default: when it is a
+    large CSV, where that pays; spreadsheets are read by a library that holds them whole)."""
     name = display_name or path.name
-    table = open_table(path, progress)
+    if background is None:
+        background = pays_off(path)
+    # In the background the parsing process reports progress; here only the header is read.
+    table = open_table(path, None if background else progress)
     header = Header(table.header)
     importer = choose(header, fmt, name)
     importer.bind(header)
@@ -92,26 +93,25 @@ def import_file(
     session.add(batch)
     session.flush()
     summary = ImportSummary(file=name, format=importer.name, batch_id=batch.id)
-    rejected: list[_Rejected] = []
+    rejected: list[Rejected] = []
     counts = Counts()
     source = importer.platform or importer.name
-
-    def parsed() -> Iterator[Record]:
-        for line, cells in _closing(table):
-            summary.rows_read += 1
-            try:
-                yield fit(importer.parse(importer.row(line, cells)))
-            except (RowError, SiyuError, ValueError, ArithmeticError) as error:
-                reason = error.message if isinstance(error, SiyuError) else str(error)
-                rejected.append(_Rejected(line, reason, cells))
+    if background:
+        table.close()
+        chunks = chunks_in_background(path, fmt, name, progress)
+    else:
+        chunks = parse_chunks(table, importer)
 
     statistics = Statistics(session)
-    for chunk in _chunks(parsed(), importer):
-        if importer.kind == "orders":
-            orders = cast(list[OrderRecord], chunk)
-            counts.add(apply_orders(session, orders, batch_id=batch.id, actor=actor, source=source))
-        else:
-            contacts = cast(list[ContactRecord], chunk)
+    for chunk in chunks:
+        summary.rows_read += chunk.rows_read
+        rejected += chunk.rejected
+        if chunk.orders:
+            counts.add(
+                apply_prepared(session, chunk.orders, batch_id=batch.id, actor=actor, source=source)
+            )
+        if chunk.records:
+            contacts = cast(list[ContactRecord], chunk.records)
             counts.add(_apply_contact_chunk(session, contacts, rejected, actor, source))
         statistics.grown(counts.orders_created + counts.contacts_created)
 
@@ -147,51 +147,22 @@ def import_file(
     return summary
 
 
-def _closing(table: Table) -> Iterator[tuple[int, list[str]]]:
-    try:
-        yield from table.rows
-    finally:
-        table.close()
-
-
 def _apply_contact_chunk(
-    session: Session, chunk: list[ContactRecord], rejected: list[_Rejected], actor: str, source: str
+    session: Session, chunk: list[ContactRecord], rejected: list[Rejected], actor: str, source: str
 ) -> Counts:
     owners = owner_ids(session, {r.owner_login for r in chunk if r.owner_login})
     valid = []
     for record in chunk:
         if record.owner_login and record.owner_login not in owners:
             rejected.append(
-                _Rejected(record.line, f"owner {record.owner_login!r} is no staff login", [])
+                Rejected(record.line, f"owner {record.owner_login!r} is no staff login", [])
             )
         else:
             valid.append(record)
     return apply_contacts(session, valid, owners, actor=actor, source=source) if valid else Counts()
 
 
-def _chunks(records: Iterator[Record], importer: ImportFormat) -> Iterator[list[Record]]:
-    """Chunks of records, never splitting the consecutive rows of one order."""
-    chunk: list[Record] = []
-    last: OrderRecord | None = None
-    for record in records:
-        if isinstance(record, OrderRecord):
-            key = (record.platform, record.platform_order_id)
-            if last is not None and (last.platform, last.platform_order_id) == key:
-                combine_rows(last, record, importer.line_amounts)
-                continue
-            if len(chunk) >= CHUNK_ROWS:
-                yield chunk
-                chunk = []
-            last = record
-        elif len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
-        chunk.append(record)
-    if chunk:
-        yield chunk
-
-
-def _write_error_report(path: Path, header: list[str], rejected: list[_Rejected]) -> str | None:
+def _write_error_report(path: Path, header: list[str], rejected: list[Rejected]) -> str | None:
     """Rejected rows beside the file, line and reason first, to fix and import again."""
     target = path.with_name(f"{path.stem}.errors.csv")
     try:

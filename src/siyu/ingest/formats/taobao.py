@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import ClassVar
 
 from siyu.errors import Invalid
@@ -252,13 +253,25 @@ _PLAIN_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*
 def _fen(row: Row, field: str) -> int | None:
     """Plain '201.12' the quick way; anything else (¥, 元, commas, text) through Row.money."""
     raw = row.raw(field)
-    if not raw or raw in _NO_REFUND:
+    if not raw:
+        return None
+    fen = _plain_fen(raw)
+    return row.money(field) if fen == _NOT_PLAIN else fen
+
+
+_NOT_PLAIN = -1  # no plain amount is negative
+
+
+# Prices and totals repeat endlessly across a shop's orders: each spelling is parsed once.
+@lru_cache(maxsize=65536)
+def _plain_fen(raw: str) -> int | None:
+    if raw in _NO_REFUND:
         return None
     match = _PLAIN_AMOUNT.match(raw)
-    if match:
-        cents = match[2] or "0"
-        return int(match[1]) * 100 + int(cents) * (10 if len(cents) == 1 else 1)
-    return row.money(field)
+    if match is None:
+        return _NOT_PLAIN
+    cents = match[2] or "0"
+    return int(match[1]) * 100 + int(cents) * (10 if len(cents) == 1 else 1)
 
 
 def _email(text: str) -> list[tuple[str, str]]:
