@@ -13,7 +13,7 @@ from siyu.errors import Forbidden
 from siyu.kit.actor import Actor
 
 ACTIONS = {
-    "admin": frozenset({"read", "note", "tag", "edit", "create", "manage"}),
+    "admin": frozenset({"read", "note", "tag", "edit", "create", "manage", "audit"}),
     "operator": frozenset({"read", "note", "tag", "edit", "create"}),
     "staff": frozenset({"read", "note", "tag"}),
     "viewer": frozenset({"read"}),
@@ -25,6 +25,7 @@ VERBS = {
     "edit": "change customers",
     "create": "create customers",
     "manage": "manage staff and API keys",
+    "audit": "read the audit log",
 }
 
 
