@@ -13,8 +13,8 @@ from siyu.errors import Forbidden
 from siyu.kit.actor import Actor
 
 ACTIONS = {
-    "admin": frozenset({"read", "note", "tag", "edit", "create", "manage", "audit"}),
-    "operator": frozenset({"read", "note", "tag", "edit", "create"}),
+    "admin": frozenset({"read", "note", "tag", "edit", "create", "import", "manage", "audit"}),
+    "operator": frozenset({"read", "note", "tag", "edit", "create", "import"}),
     "staff": frozenset({"read", "note", "tag"}),
     "viewer": frozenset({"read"}),
 }
@@ -24,6 +24,7 @@ VERBS = {
     "tag": "tag customers",
     "edit": "change customers",
     "create": "create customers",
+    "import": "import files",
     "manage": "manage staff and API keys",
     "audit": "read the audit log",
 }
