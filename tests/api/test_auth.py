@@ -42,6 +42,9 @@ SCOPES = {
     ("GET", "/api/v1/api-keys"): "admin",
     ("POST", "/api/v1/api-keys"): "admin",
     ("DELETE", "/api/v1/api-keys/{key_id}"): "admin",
+    ("GET", "/api/v1/sources"): "admin",
+    ("POST", "/api/v1/sources"): "admin",
+    ("POST", "/api/v1/sources/{ref}/revoke"): "admin",
 }
 
 # Plausible values for path parameters, so a request reaches the auth check of a real route.

@@ -9,6 +9,8 @@ from siyu.analytics.api import router as analytics_router
 from siyu.api import problems
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
+from siyu.events.api import admin_router as sources_router
+from siyu.events.api import router as events_router
 from siyu.ingest.api import router as ingest_router
 from siyu.staff.api import router as staff_router
 
@@ -27,6 +29,9 @@ def create_app() -> FastAPI:
     problems.install(app)
     for router in (contacts_router, ingest_router, staff_router, analytics_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(sources_router, prefix="/api/v1")
+    # Segment's paths, so analytics SDKs need only their host changed.
+    app.include_router(events_router)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

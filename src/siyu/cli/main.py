@@ -18,6 +18,7 @@ from siyu.contacts.cli import note_app, tag_app
 from siyu.db.migrate import is_initialised, upgrade
 from siyu.db.session import get_engine, unit_of_work
 from siyu.errors import SiyuError
+from siyu.events.cli import app as source_app
 from siyu.ingest.cli import export_command, import_command
 from siyu.kit.actor import Actor
 from siyu.staff.cli import apikey_app, staff_app
@@ -58,6 +59,7 @@ app.add_typer(tag_app, name="tag")
 app.add_typer(note_app, name="note")
 app.add_typer(staff_app, name="staff")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(source_app, name="source")
 app.add_typer(report_app, name="report")
 app.command("import")(import_command)
 app.command("export")(export_command)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
+from siyu.contacts import lifecycle
 from siyu.contacts.consent import record_consent
 from siyu.contacts.identity import (
     Claim,
@@ -35,6 +36,7 @@ from siyu.contacts.models import (
 from siyu.contacts.orders import list_orders
 from siyu.contacts.tags import ensure_tags, link_tags, parse_tag, tag_label, tags_of, unlink_tag
 from siyu.errors import Conflict, Invalid, NotFound
+from siyu.events.timeline import recent_events
 from siyu.kit.actor import Actor
 from siyu.kit.pagination import Page, decode_cursor, encode_cursor, is_id
 from siyu.kit.timeutil import isoformat
@@ -184,6 +186,8 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
     data["recent_orders"] = (
         list_orders(session, contact_id=cid, limit=recent_orders).items if recent_orders > 0 else []
     )
+    data["lifecycle_stage"] = lifecycle.stage(session, contact)
+    data["events"] = recent_events(session, cid)
     return data
 
 

@@ -14,6 +14,7 @@ from siyu.contacts.models import (
     Tag,
 )
 from siyu.db.base import Base
+from siyu.events.models import Event, EventGroup, EventGroupMember, EventSource
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.staff.models import ApiKey, StaffUser
 from siyu.worker.models import Job
@@ -31,6 +32,10 @@ __all__ = [
     "ContactOrder",
     "ContactOrderLine",
     "ContactTagLink",
+    "Event",
+    "EventGroup",
+    "EventGroupMember",
+    "EventSource",
     "ImportBatch",
     "ImportRowError",
     "Job",

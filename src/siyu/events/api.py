@@ -1,0 +1,173 @@
+"""The Segment-compatible tracking API at /v1, and source management under /api/v1/sources.
+
+/v1 answers as Segment's does, not with the problem+json of /api: success is exactly
+200 {"success": true}; a bad request 400 and a bad key 401, each {"code", "message"}. SDKs retry
+anything else, and deduplication on messageId makes those retries harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+import time
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from siyu.api.deps import Admin, DbSession
+from siyu.db.session import get_engine, unit_of_work
+from siyu.db.types import utcnow
+from siyu.errors import SiyuError, Unauthorized
+from siyu.events import service, sources
+from siyu.events.intake import (
+    MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
+    BadRequest,
+    decode_body,
+    read_request,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["events"], include_in_schema=True)
+admin_router = APIRouter(prefix="/sources", tags=["events"])
+
+KINDS = ("identify", "track", "page", "screen", "group", "alias", "batch")
+OK = {"success": True}
+# SQLite has one writer. Serialising this process's event writes, commit included, keeps a
+# request from reading a snapshot another request's commit makes stale before it writes
+# (SQLite then fails at once instead of waiting). PostgreSQL needs no such lock.
+_sqlite_writes = threading.Lock()
+ATTEMPTS = 3
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The raw body, refusing early once it passes the limit (compressed bodies only shrink)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadRequest("too_large", f"the body is larger than {limit // 1024} KB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest("too_large", f"the body is larger than {limit // 1024} KB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _header_key(request: Request) -> tuple[bool, str | None]:
+    """(whether the header names a write key, the key): Basic user, or a write key as Bearer."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "basic" and token:
+        try:
+            user = base64.b64decode(token, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("the Basic credentials are not valid base64") from None
+        return True, user.strip()
+    if scheme.lower() == "bearer" and token.startswith(sources.KEY_PREFIX):
+        return True, token
+    # Any other Bearer token (an OAuth access token, as Segment's docs show) travels with
+    # writeKey in the body, which is what authenticates here.
+    return False, None
+
+
+def _write_lock() -> AbstractContextManager[Any]:
+    return _sqlite_writes if get_engine().dialect.name == "sqlite" else nullcontext()
+
+
+def _store(kind: str, body: dict[str, Any], header: tuple[bool, str | None]) -> None:
+    received_at = utcnow()
+    messages = read_request(body, kind=kind, received_at=received_at)
+    named, key = header
+    if not named:
+        key = body.get("writeKey") if isinstance(body.get("writeKey"), str) else None
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with _write_lock(), unit_of_work() as session:
+                source_id = sources.authenticate(session, key)
+                service.record(
+                    session, source_id=source_id, messages=messages, received_at=received_at
+                )
+            return
+        except (IntegrityError, OperationalError):
+            # A concurrent writer created the same person or held the lock: do it again
+            # against what it committed.
+            if attempt == ATTEMPTS:
+                raise
+            time.sleep(0.01 * attempt)
+
+
+async def _handle(kind: str, request: Request) -> JSONResponse:
+    try:
+        limit = MAX_BATCH_BYTES if kind == "batch" else MAX_EVENT_BYTES
+        raw = await _read(request, limit)
+        body = decode_body(raw, encoding=request.headers.get("content-encoding"), limit=limit)
+        header = _header_key(request)
+        await run_in_threadpool(_store, kind, body, header)
+    except BadRequest as error:
+        return _error(400, error.code, error.message)
+    except Unauthorized as error:
+        return _error(401, "unauthorized", error.message)
+    except SiyuError as error:
+        return _error(400 if error.status < 500 else error.status, "invalid_event", error.message)
+    except Exception:
+        log.exception("event intake failed")
+        return _error(500, "server_error", "something went wrong on our side; send it again")
+    return JSONResponse(OK)
+
+
+def _endpoint(kind: str) -> Any:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await _handle(kind, request)
+
+    endpoint.__name__ = f"v1_{kind}"
+    endpoint.__doc__ = f'Segment-compatible `{kind}` call; answers 200 {{"success": true}}.'
+    return endpoint
+
+
+for _kind in KINDS:
+    router.add_api_route(f"/v1/{_kind}", _endpoint(_kind), methods=["POST"])
+
+
+@router.api_route(
+    "/v1/{rest:path}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+async def v1_other(rest: str) -> JSONResponse:
+    # Keep /v1 answering in its own shape, never the console's pages or /api's problems.
+    if rest in KINDS:
+        return _error(405, "method_not_allowed", f"/v1/{rest} takes POST")
+    return _error(404, "not_found", f"no endpoint /v1/{rest}")
+
+
+class SourceIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+
+
+@admin_router.get("", summary="List event sources (never their write keys)")
+def list_sources(session: DbSession, actor: Admin) -> list[dict[str, Any]]:
+    return [sources.source_dict(s) for s in sources.list_sources(session, actor=actor)]
+
+
+@admin_router.post("", status_code=201, summary="Create an event source; its write key, once")
+def create_source(body: SourceIn, session: DbSession, actor: Admin) -> dict[str, Any]:
+    source, key = sources.create_source(session, name=body.name, actor=actor)
+    return {**sources.source_dict(source), "write_key": key}
+
+
+@admin_router.post("/{ref}/revoke", summary="Revoke an event source's write key")
+def revoke_source(ref: str, session: DbSession, actor: Admin) -> dict[str, Any]:
+    return sources.source_dict(sources.revoke_source(session, ref=ref, actor=actor))

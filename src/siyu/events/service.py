@@ -1,0 +1,230 @@
+"""Storing tracked calls: deduplicate, resolve contacts, apply traits and groups, insert events.
+
+One call handles a whole request (up to a 2,500-event batch) with a fixed number of statements,
+whatever its size: the identity lookups and contact creation go through the importers'
+`resolve` in one pass, and events are one executemany. Services never commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from siyu.contacts.identity import Claim, lookup_identities, resolve
+from siyu.contacts.models import Contact
+from siyu.db.bulk import time_storage
+from siyu.db.sql import one_of
+from siyu.db.types import utcnow
+from siyu.events.intake import BadRequest, Message
+from siyu.events.models import Event, EventGroup, EventGroupMember
+from siyu.events.traits import identities_from, profile_from
+
+# Contact.source of people first seen through the event API.
+CONTACT_SOURCE = "events"
+_EVENT_COLUMNS = (
+    "source_id",
+    "contact_id",
+    "type",
+    "name",
+    "message_id",
+    "anonymous_id",
+    "user_id",
+    "properties",
+    "context",
+    "integrations",
+    "timestamp",
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+)
+
+
+def record(
+    session: Session, *, source_id: int, messages: Sequence[Message], received_at: datetime
+) -> int:
+    """Store the messages not seen before from this source; returns how many were new."""
+    fresh = _unseen(session, source_id, messages)
+    if not fresh:
+        return 0
+    contact_ids = _resolve(session, source_id, fresh)
+    _apply_traits(session, fresh, contact_ids)
+    _record_groups(session, source_id, fresh, contact_ids)
+    _insert(session, source_id, fresh, contact_ids, received_at)
+    return len(fresh)
+
+
+def _unseen(session: Session, source_id: int, messages: Sequence[Message]) -> list[Message]:
+    by_id: dict[str, Message] = {}
+    for message in messages:
+        by_id.setdefault(message.message_id, message)  # a batch may repeat itself too
+    table = Event.__table__
+    seen = set(
+        session.execute(
+            select(table.c.message_id).where(
+                table.c.source_id == source_id,
+                one_of(session, table.c.message_id, list(by_id)),
+            )
+        ).scalars()
+    )
+    return [m for mid, m in by_id.items() if mid not in seen]
+
+
+def _alias_identities(
+    session: Session, messages: list[Message]
+) -> dict[str, list[tuple[str, str]]]:
+    """What each alias's previousId names: a user id, an anonymous id, or both if both exist."""
+    previous = {m.properties["previousId"] for m in messages if m.type == "alias" and m.properties}
+    if not previous:
+        return {}
+    candidates = [(kind, p) for p in previous for kind in ("external_id", "anonymous_id")]
+    known = lookup_identities(session, candidates)
+    named: dict[str, list[tuple[str, str]]] = {}
+    for value in previous:
+        found = [(k, v) for (k, v) in candidates if v == value and (k, v) in known]
+        # Unknown: analytics libraries alias the anonymous id they sent before.
+        named[value] = found or [("anonymous_id", value)]
+    return named
+
+
+def _resolve(session: Session, source_id: int, messages: list[Message]) -> list[int]:
+    """The contact of every message, creating and merging contacts as their ids prove."""
+    aliases = _alias_identities(session, messages)
+    claims = []
+    for message in messages:
+        identities: list[tuple[str, str]] = []
+        if message.user_id:
+            identities.append(("external_id", message.user_id))
+        if message.anonymous_id:
+            identities.append(("anonymous_id", message.anonymous_id))
+        profile: dict[str, Any] = {}
+        if message.type == "identify":
+            identities += [i for i in identities_from(message.traits) if i not in identities]
+            profile = profile_from(message.traits)
+        elif message.type == "alias" and message.properties:
+            identities += aliases[message.properties["previousId"]]
+        claims.append(Claim(identities=identities, profile=profile))
+    resolution = resolve(
+        session,
+        claims,
+        source=CONTACT_SOURCE,
+        actor=f"event_source:{source_id}",
+        reason="event identity",
+    )
+    return resolution.contact_ids
+
+
+def _apply_traits(session: Session, messages: list[Message], contact_ids: list[int]) -> None:
+    """identify traits join the contact's traits, later calls winning; few per request."""
+    updates: dict[int, dict[str, Any]] = {}
+    for message, contact_id in zip(messages, contact_ids, strict=True):
+        if message.type == "identify" and message.traits:
+            updates.setdefault(contact_id, {}).update(message.traits)
+    if not updates:
+        return
+    table = Contact.__table__
+    current = {
+        row.id: row.traits
+        for row in session.execute(
+            select(table.c.id, table.c.traits).where(table.c.id.in_(list(updates)))
+        )
+    }
+    for contact_id, traits in updates.items():
+        merged = {**(current.get(contact_id) or {}), **traits}
+        session.execute(update(table).where(table.c.id == contact_id).values(traits=merged))
+
+
+def _insert_for(session: Session) -> Any:
+    # Both dialects spell ON CONFLICT the same way; SQLAlchemy has one insert per dialect.
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _record_groups(
+    session: Session, source_id: int, messages: list[Message], contact_ids: list[int]
+) -> None:
+    calls = [(m, c) for m, c in zip(messages, contact_ids, strict=True) if m.type == "group"]
+    if not calls:
+        return
+    insert = _insert_for(session)
+    now = utcnow()
+    groups = EventGroup.__table__
+    for message, contact_id in calls:
+        traits = message.traits
+        name = traits.get("name") if isinstance(traits.get("name"), str) else None
+        statement = insert(groups).values(
+            source_id=source_id,
+            group_key=message.name,
+            name=name[:200] if name else None,
+            traits=traits or None,
+            created_at=now,
+            updated_at=now,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["source_id", "group_key"],
+            set_={
+                "name": statement.excluded.name,
+                "traits": statement.excluded.traits,
+                "updated_at": now,
+            },
+        )
+        group_id = session.execute(statement.returning(groups.c.id)).scalar_one()
+        member = insert(EventGroupMember.__table__).values(
+            group_id=group_id, contact_id=contact_id, joined_at=message.timestamp
+        )
+        session.execute(member.on_conflict_do_nothing())
+
+
+def _json(value: dict[str, Any] | None, message: Message) -> str | None:
+    if value is None:
+        return None
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:
+        # PostgreSQL's JSON cannot hold NUL; refuse it on every database alike.
+        raise BadRequest("invalid_event", f"event {message.message_id} holds a NUL character")
+    return text
+
+
+def _insert(
+    session: Session,
+    source_id: int,
+    messages: list[Message],
+    contact_ids: list[int],
+    received_at: datetime,
+) -> None:
+    stored = time_storage(session)
+    received = stored(received_at)
+    rows = [
+        (
+            source_id,
+            contact_id,
+            m.type,
+            m.name,
+            m.message_id,
+            m.anonymous_id,
+            m.user_id,
+            _json(m.properties, m),
+            _json(m.context, m),
+            _json(m.integrations, m),
+            stored(m.timestamp),
+            stored(m.original_timestamp),
+            stored(m.sent_at),
+            received,
+        )
+        for m, contact_id in zip(messages, contact_ids, strict=True)
+    ]
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    # A retry racing its own first attempt (the client timed out while the server worked):
+    # the unique (source, messageId) key keeps one, and the other request still succeeds.
+    sql = (
+        f"INSERT INTO {quote('event')} ({', '.join(quote(c) for c in _EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_EVENT_COLUMNS))}) "
+        "ON CONFLICT (source_id, message_id) DO NOTHING"
+    )
+    connection.exec_driver_sql(sql, rows)
