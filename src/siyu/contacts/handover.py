@@ -4,15 +4,19 @@ another, all of them or a selection, with a preview of how many move."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
-from siyu.contacts.models import Contact
+from siyu.contacts.models import Contact, ContactTagLink, Tag
 from siyu.contacts.service import resolve_id
+from siyu.contacts.tags import parse_tag
 from siyu.errors import Invalid
 from siyu.kit.actor import Actor
+from siyu.staff.models import StaffUser
 from siyu.staff.permissions import allow
 from siyu.staff.service import get_staff
 
@@ -27,23 +31,22 @@ def handover(
     to_login: str,
     actor: Actor,
     contact_ids: Sequence[int] | None = None,
+    tag: str | None = None,
     preview: bool = False,
 ) -> int:
-    """Move the customers `from_login` owns (or those of `contact_ids` they own) to `to_login`.
+    """Move the customers `from_login` owns (or those of `contact_ids`, or those tagged `tag`,
+    they own) to `to_login`.
 
     Returns how many move; with `preview`, only counts them.
     """
-    allow(actor, "edit")
-    source, target = get_staff(session, from_login), get_staff(session, to_login)
-    if source.id == target.id:
-        raise Invalid("hand customers over to someone else")
-    if target.disabled_at is not None:
-        raise Invalid(f"{to_login} is disabled and cannot take customers over")
-    condition = Contact.owner_id == source.id
-    if contact_ids is not None:
-        # An id that was merged away names its survivor now.
-        live = {resolve_id(session, int(cid)) for cid in contact_ids}
-        condition = condition & Contact.id.in_(sorted(cid for cid in live if cid is not None))
+    source, target, condition = _selection(
+        session,
+        from_login=from_login,
+        to_login=to_login,
+        actor=actor,
+        contact_ids=contact_ids,
+        tag=tag,
+    )
     if preview:
         return session.execute(select(func.count()).where(condition)).scalar_one()
     moved = list(
@@ -62,3 +65,80 @@ def handover(
             contact_ids=moved[:AUDIT_IDS],
         )
     return len(moved)
+
+
+@dataclass
+class HandoverPreview:
+    count: int
+    sample: list[Contact]  # a few of them, those who spent most first
+
+
+def preview_handover(
+    session: Session,
+    *,
+    from_login: str,
+    to_login: str,
+    actor: Actor,
+    contact_ids: Sequence[int] | None = None,
+    tag: str | None = None,
+    sample: int = 5,
+) -> HandoverPreview:
+    """How many customers a handover would move, and a few of them, moving nothing."""
+    _source, _target, condition = _selection(
+        session,
+        from_login=from_login,
+        to_login=to_login,
+        actor=actor,
+        contact_ids=contact_ids,
+        tag=tag,
+    )
+    count = session.execute(select(func.count()).where(condition)).scalar_one()
+    few = session.execute(
+        select(Contact)
+        .where(condition)
+        .order_by(Contact.total_spent.desc(), Contact.id)
+        .limit(sample)
+    ).scalars()
+    return HandoverPreview(count, list(few))
+
+
+def customers_per_owner(session: Session, *, actor: Actor) -> dict[int, int]:
+    """How many customers each staff member owns, by staff id."""
+    allow(actor, "edit")
+    rows = session.execute(
+        select(Contact.owner_id, func.count())
+        .where(Contact.owner_id.is_not(None))
+        .group_by(Contact.owner_id)
+    )
+    return {owner: count for owner, count in rows}
+
+
+def _selection(
+    session: Session,
+    *,
+    from_login: str,
+    to_login: str,
+    actor: Actor,
+    contact_ids: Sequence[int] | None,
+    tag: str | None,
+) -> tuple[StaffUser, StaffUser, Any]:
+    """Who hands over, who takes over, and the condition on contacts that move."""
+    allow(actor, "edit")
+    source, target = get_staff(session, from_login), get_staff(session, to_login)
+    if source.id == target.id:
+        raise Invalid("hand customers over to someone else")
+    if target.disabled_at is not None:
+        raise Invalid(f"{to_login} is disabled and cannot take customers over")
+    condition = Contact.owner_id == source.id
+    if contact_ids is not None:
+        # An id that was merged away names its survivor now.
+        live = {resolve_id(session, int(cid)) for cid in contact_ids}
+        condition = condition & Contact.id.in_(sorted(cid for cid in live if cid is not None))
+    if tag is not None:
+        group, name = parse_tag(tag)
+        condition = condition & Contact.id.in_(
+            select(ContactTagLink.contact_id)
+            .join(Tag, Tag.id == ContactTagLink.tag_id)
+            .where(Tag.tag_group == group, Tag.name == name)
+        )
+    return source, target, condition
