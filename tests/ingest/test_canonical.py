@@ -255,6 +255,23 @@ def test_mapping_file_errors_are_clear(tmp_path: Path, session: Session) -> None
         import_file(session, data, fmt=f"mapping:{tmp_path / 'nope.toml'}")
 
 
+def test_later_chunks_fill_what_earlier_ones_left_empty(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("siyu.ingest.chunking.CHUNK_ROWS", 1)
+    body = (
+        "A1,taobao,2024-01-01,交易成功,10,CNY,taobao_nick:u1,,,,\n"
+        "A2,taobao,2024-01-02,交易成功,10,CNY,taobao_nick:u1,小王,,,\n"
+        "A3,taobao,2024-01-03,交易成功,10,CNY,taobao_nick:u1,老王,,,\n"
+        "A4,taobao,2024-01-04,交易成功,10,CNY,taobao_nick:u2,小李,,,\n"
+        "A5,taobao,2024-01-05,交易成功,10,CNY,taobao_nick:u2,,,,\n"
+    )
+    import_file(session, write(tmp_path / "fill.csv", HEADER + body))
+    # Filled by the first chunk that knows a name; never overwritten by a later one.
+    assert service.get_by_ref(session, "taobao_nick:u1").name == "小王"
+    assert service.get_by_ref(session, "taobao_nick:u2").name == "小李"
+
+
 def test_rows_of_one_order_in_many_lines_and_chunks(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

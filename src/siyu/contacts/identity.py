@@ -51,6 +51,29 @@ class Claim:
     source: str | None = None
 
 
+class FilledProfiles:
+    """Which profile fields of which contacts are known to be set, learnt during one import.
+
+    Later chunks of the same import then skip reading contacts they have nothing to fill in.
+    It only ever errs towards reading again: fields are recorded as set when they were seen set
+    or written, and imports never clear them.
+    """
+
+    def __init__(self) -> None:
+        self._bits: dict[int, int] = {}
+
+    def missing(self, contact_id: int, profile: dict[str, Any]) -> bool:
+        """Whether this profile may fill a field of the contact not known to be set."""
+        return bool(_bits(profile) & ~self._bits.get(contact_id, 0))
+
+    def learn(self, contact_id: int, profile: dict[str, Any]) -> None:
+        self._bits[contact_id] = self._bits.get(contact_id, 0) | _bits(profile)
+
+
+def _bits(profile: dict[str, Any]) -> int:
+    return sum(1 << n for n, key in enumerate(PROFILE_FIELDS) if profile.get(key))
+
+
 @dataclass
 class Resolution:
     contact_ids: list[int]
@@ -102,11 +125,12 @@ def lookup_identities(
     table = ContactIdentity.__table__
     for kind, values in by_kind.items():
         for batch in chunked(values, 2000):
+            # .all() fetches in one call; iterating a result fetches row by row.
             rows = session.execute(
                 select(table.c.value, table.c.contact_id).where(
                     table.c.kind == kind, one_of(session, table.c.value, batch)
                 )
-            )
+            ).all()
             found.update(((kind, value), contact_id) for value, contact_id in rows)
     return found
 
@@ -118,8 +142,12 @@ def resolve(
     source: str,
     actor: str = "system",
     reason: str = "shared identity",
+    filled: FilledProfiles | None = None,
 ) -> Resolution:
-    """Find or create the contact of every claim, merging contacts the claims prove are one."""
+    """Find or create the contact of every claim, merging contacts the claims prove are one.
+
+    `filled`: what earlier chunks of the same import learnt about profiles (see FilledProfiles).
+    """
     existing = lookup_identities(session, [i for c in claims for i in c.identities])
     components, contacts_in = _components(claims, existing)
 
@@ -133,6 +161,9 @@ def resolve(
     )
     result.created = len(new_ids)
     root_contact: dict[int, int] = dict(zip(new_roots, new_ids, strict=True))
+    if filled is not None:
+        for root, contact_id in root_contact.items():
+            filled.learn(contact_id, profiles[root])
 
     fills: dict[int, dict[str, Any]] = {}
     for root, indexes in components.items():
@@ -156,7 +187,7 @@ def resolve(
                 )
                 result.merged += 1
             root_contact[root] = survivor
-            if profiles[root]:
+            if profiles[root] and (filled is None or filled.missing(survivor, profiles[root])):
                 fills[survivor] = profiles[root]
         contact_id = root_contact[root]
         for index in indexes:
@@ -164,7 +195,7 @@ def resolve(
     result.touched.update(root_contact.values())
 
     _add_identities(session, claims, result.contact_ids, existing, source)
-    _fill_profiles(session, fills)
+    _fill_profiles(session, fills, filled)
     return result
 
 
@@ -294,19 +325,24 @@ def _add_identities(
     )
 
 
-def _fill_profiles(session: Session, fills: dict[int, dict[str, Any]]) -> None:
+def _fill_profiles(
+    session: Session, fills: dict[int, dict[str, Any]], filled: FilledProfiles | None
+) -> None:
     """Fill empty profile fields only: what a person typed in the console wins over imports."""
     table = Contact.__table__
     empty: dict[int, set[str]] = {}
     for batch in chunked(sorted(fills), 2000):
-        for row in session.execute(
+        for contact_id, *values in session.execute(
             select(table.c.id, *(table.c[key] for key in PROFILE_FIELDS)).where(
                 one_of(session, table.c.id, batch)
             )
-        ):
-            missing = {key for key in PROFILE_FIELDS if row._mapping[key] is None}
-            if missing:
-                empty[row.id] = missing
+        ).all():
+            stored = dict(zip(PROFILE_FIELDS, values, strict=True))
+            if filled is not None:
+                filled.learn(contact_id, stored)
+                filled.learn(contact_id, fills[contact_id])  # set below if it was empty
+            if None in values:
+                empty[contact_id] = {key for key, value in stored.items() if value is None}
     for key in PROFILE_FIELDS:
         rows = [
             {key: profile[key], "id": cid}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.contacts.consent import record_consents
-from siyu.contacts.identity import Claim, resolve
+from siyu.contacts.identity import Claim, FilledProfiles, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
 from siyu.db.bulk import from_utc_text, insert_rows, insert_tuples, time_storage, update_rows
@@ -96,7 +96,13 @@ def apply_orders(
 
 
 def apply_prepared(
-    session: Session, orders: list[PreparedOrder], *, batch_id: int | None, actor: str, source: str
+    session: Session,
+    orders: list[PreparedOrder],
+    *,
+    batch_id: int | None,
+    actor: str,
+    source: str,
+    filled: FilledProfiles | None = None,
 ) -> Counts:
     counts = Counts()
     table = ContactOrder.__table__
@@ -113,7 +119,12 @@ def apply_prepared(
             )
         )
     resolution = resolve(
-        session, claims, source=source, actor=actor, reason=f"same buyer in {source} import"
+        session,
+        claims,
+        source=source,
+        actor=actor,
+        reason=f"same buyer in {source} import",
+        filled=filled,
     )
     counts.contacts_created = resolution.created
     counts.contacts_merged = resolution.merged
@@ -175,7 +186,7 @@ def _known_orders(session: Session, orders: list[PreparedOrder]) -> dict[tuple[s
                     table.c.platform == platform,
                     one_of(session, table.c.platform_order_id, batch),
                 )
-            )
+            ).all()
             existing.update(((platform, row.platform_order_id), row) for row in rows)
     return existing
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
 from siyu.contacts import rollups
+from siyu.contacts.identity import FilledProfiles
 from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
 from siyu.ingest.background import chunks_in_background, pays_off
@@ -103,12 +104,20 @@ def import_file(
         chunks = parse_chunks(table, importer)
 
     statistics = Statistics(session)
+    filled = FilledProfiles()
     for chunk in chunks:
         summary.rows_read += chunk.rows_read
         rejected += chunk.rejected
         if chunk.orders:
             counts.add(
-                apply_prepared(session, chunk.orders, batch_id=batch.id, actor=actor, source=source)
+                apply_prepared(
+                    session,
+                    chunk.orders,
+                    batch_id=batch.id,
+                    actor=actor,
+                    source=source,
+                    filled=filled,
+                )
             )
         if chunk.records:
             contacts = cast(list[ContactRecord], chunk.records)
