@@ -1,4 +1,4 @@
-"""The audit log page: filters by person, action, object and date; pages; details; who may see it."""
+"""The audit log page: filters by person, action, object and date; paging; details; access."""
 
 from __future__ import annotations
 

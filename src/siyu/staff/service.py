@@ -122,8 +122,18 @@ def _invalid(message: str) -> str:
     raise Invalid(message)
 
 
-def list_staff(session: Session) -> list[StaffUser]:
+def list_staff(session: Session, *, actor: Actor | None = None) -> list[StaffUser]:
+    """Every staff account; with `actor`, only for those who manage staff (the settings page)."""
+    if actor is not None:
+        allow(actor, "manage")
     return list(session.execute(select(StaffUser).order_by(StaffUser.id)).scalars())
+
+
+def get_staff_by_id(session: Session, staff_id: int) -> StaffUser:
+    staff = session.get(StaffUser, staff_id) if is_id(staff_id) else None
+    if staff is None:
+        raise NotFound(f"no staff member with id {staff_id}")
+    return staff
 
 
 def get_staff(session: Session, login: str) -> StaffUser:
@@ -133,9 +143,16 @@ def get_staff(session: Session, login: str) -> StaffUser:
     return staff
 
 
+def _not_self(staff: StaffUser, actor: Actor, what: str) -> None:
+    # An administrator cannot lock themselves out, so whoever acts in the console remains.
+    if actor.staff_id is not None and actor.staff_id == staff.id:
+        raise Conflict(f"you cannot {what} your own account; ask another administrator")
+
+
 def disable_staff(session: Session, *, login: str, actor: Actor) -> StaffUser:
     allow(actor, "manage")
     staff = get_staff(session, login)
+    _not_self(staff, actor, "disable")
     if staff.disabled_at is None:
         staff.disabled_at = utcnow()
         audit.record(
@@ -146,6 +163,44 @@ def disable_staff(session: Session, *, login: str, actor: Actor) -> StaffUser:
             subject_id=staff.id,
             login=login,
         )
+    return staff
+
+
+def enable_staff(session: Session, *, login: str, actor: Actor) -> StaffUser:
+    """Let a disabled staff member sign in again (their keys work again too)."""
+    allow(actor, "manage")
+    staff = get_staff(session, login)
+    if staff.disabled_at is not None:
+        staff.disabled_at = None
+        audit.record(
+            session,
+            actor=actor.label,
+            action="staff.enable",
+            subject_type="staff",
+            subject_id=staff.id,
+            login=login,
+        )
+    return staff
+
+
+def set_role(session: Session, *, login: str, role: str, actor: Actor) -> StaffUser:
+    allow(actor, "manage")
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    staff = get_staff(session, login)
+    if staff.role != role:
+        _not_self(staff, actor, "change the role of")
+        audit.record(
+            session,
+            actor=actor.label,
+            action="staff.role",
+            subject_type="staff",
+            subject_id=staff.id,
+            login=login,
+            before=staff.role,
+            after=role,
+        )
+        staff.role = role
     return staff
 
 
@@ -185,7 +240,10 @@ def create_api_key(
     return key, secret
 
 
-def list_api_keys(session: Session) -> list[ApiKey]:
+def list_api_keys(session: Session, *, actor: Actor | None = None) -> list[ApiKey]:
+    """Every key (never its secret); with `actor`, only for those who manage keys."""
+    if actor is not None:
+        allow(actor, "manage")
     return list(session.execute(select(ApiKey).order_by(ApiKey.id)).scalars())
 
 
