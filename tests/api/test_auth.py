@@ -45,6 +45,7 @@ SCOPES = {
     ("GET", "/api/v1/sources"): "admin",
     ("POST", "/api/v1/sources"): "admin",
     ("POST", "/api/v1/sources/{ref}/revoke"): "admin",
+    ("GET", "/api/v1/audit"): "admin",
 }
 
 # Plausible values for path parameters, so a request reaches the auth check of a real route.

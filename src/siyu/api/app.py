@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from siyu import __version__
 from siyu.analytics.api import router as analytics_router
 from siyu.api import problems
+from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
 from siyu.events.api import admin_router as sources_router
@@ -27,7 +28,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for router in (contacts_router, ingest_router, staff_router, analytics_router):
+    for router in (contacts_router, ingest_router, staff_router, analytics_router, audit_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")
     # Segment's paths, so analytics SDKs need only their host changed.

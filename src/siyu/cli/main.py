@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from siyu.analytics.cli import app as report_app
+from siyu.audit.cli import app as audit_app
 from siyu.cli.output import console, fail, print_json
 from siyu.config import get_settings
 from siyu.contacts.cli import app as contacts_app
@@ -61,6 +62,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(source_app, name="source")
 app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
 app.command("export")(export_command)
 
