@@ -40,6 +40,30 @@ def test_naive_times_convert_as_the_zone_says(value: datetime, zone: ZoneInfo) -
     assert as_utc(value, zone) == slow(value, zone)
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2100, 12, 30)),
+    zone=st.sampled_from(ZONES),
+    separator=st.sampled_from([" ", "T"]),
+)
+def test_time_text_converts_as_the_zone_says(
+    value: datetime, zone: ZoneInfo, separator: str
+) -> None:
+    text = value.isoformat(separator)
+    # Twice: the second answer comes from the per-hour offset suffix.
+    assert parse_time(text, zone) == slow(value, zone)
+    assert parse_time(text, zone) == slow(value, zone)
+    midnight = value.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert parse_time(text[:10], zone) == slow(midnight, zone)
+
+
+def test_text_with_its_own_offset_keeps_it() -> None:
+    zone = ZoneInfo("Asia/Shanghai")
+    parse_time("2024-05-01 12:00:00", zone)  # the hour's suffix is now known
+    aware = parse_time("2024-05-01 12:00:00+00:00", zone)
+    assert aware == datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     "local",
     [

@@ -71,7 +71,14 @@ class FilledProfiles:
 
 
 def _bits(profile: dict[str, Any]) -> int:
-    return sum(1 << n for n, key in enumerate(PROFILE_FIELDS) if profile.get(key))
+    bits = 0
+    for key, value in profile.items():
+        if value:
+            bits |= _PROFILE_BIT.get(key, 0)
+    return bits
+
+
+_PROFILE_BIT = {key: 1 << n for n, key in enumerate(PROFILE_FIELDS)}
 
 
 @dataclass
@@ -154,7 +161,7 @@ def resolve(
     result = Resolution(contact_ids=[0] * len(claims))
     new_roots = [root for root in components if not contacts_in.get(root)]
     profiles = {
-        root: _merged_profile(claims[i].profile for i in components[root]) for root in components
+        root: _merged_profile([claims[i].profile for i in components[root]]) for root in components
     }
     new_ids = _create_contacts(
         session, [(claims[components[r][0]].source, profiles[r]) for r in new_roots], source
@@ -239,7 +246,10 @@ def _components(
     return components, contacts_in
 
 
-def _merged_profile(profiles: Any) -> dict[str, Any]:
+def _merged_profile(profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(profiles) == 1:  # most people appear once in a chunk
+        profile = profiles[0]
+        return {key: profile[key] for key in PROFILE_FIELDS if profile.get(key)}
     merged: dict[str, Any] = {}
     for profile in profiles:
         for key in PROFILE_FIELDS:

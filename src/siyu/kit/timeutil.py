@@ -74,15 +74,49 @@ def parse_time(text: str | datetime | date | None, zone: ZoneInfo | None = None)
     text = text.strip()
     if not text:
         return None
+    zone = zone or local_zone()
+    # The common spelling, 'YYYY-MM-DD HH:MM:SS', with a zone offset known for its hour: one
+    # C call parses it as an aware time, and a second makes it UTC.
+    suffix = _SUFFIXES.get((zone, text[:13]))
+    if suffix is not None:
+        try:
+            return datetime.fromisoformat(text + suffix).astimezone(UTC)
+        except ValueError:
+            pass  # an offset of its own, or no time at all: the general way below
     try:
-        return as_utc(datetime.fromisoformat(text), zone)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         pass
+    else:
+        if parsed.tzinfo is None:
+            _learn_suffix(zone, text, parsed)
+        return as_utc(parsed, zone)
     match = _LOOSE.match(text)
     if not match:
         raise ValueError(f"not a date or time: {text!r}")
     parts = [int(p) if p else 0 for p in match.groups()]
     return as_utc(datetime(*parts), zone)  # type: ignore[arg-type]
+
+
+# Offset suffixes ('+08:00') by zone and local hour ('2024-05-01 12'), for hours whose offset
+# does not change within the hour. Bounded like _OFFSETS.
+_SUFFIXES: dict[tuple[ZoneInfo, str], str] = {}
+_HOUR_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}$")
+
+
+def _learn_suffix(zone: ZoneInfo, text: str, parsed: datetime) -> None:
+    prefix = text[:13]
+    if not _HOUR_PREFIX.match(prefix):
+        return
+    offset = _hour_offset(zone, parsed)
+    if offset is None or offset.seconds % 60 or offset.microseconds:
+        return  # a transition inside the hour, or an offset in seconds (old local mean times)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    if len(_SUFFIXES) >= _OFFSETS_LIMIT:
+        _SUFFIXES.clear()
+    _SUFFIXES[(zone, prefix)] = f"{sign}{hours:02d}:{minutes:02d}"
 
 
 def isoformat(value: datetime | None) -> str | None:
