@@ -152,10 +152,19 @@ class TaobaoOrders(PlatformFormat):
         placed_at = when("placed_at") or paid_at
         if placed_at is None:
             raise RowError("订单创建时间 is empty")
-        paid = _fen(row, "paid")
-        total = _fen(row, "total")
-        goods = _fen(row, "goods")
-        postage = _fen(row, "postage") or 0
+
+        def fen(field: str) -> int | None:
+            position = where.get(field)
+            raw = cells[position] if position is not None and position < count else None
+            if not raw:
+                return None
+            amount = _plain_fen(raw)
+            return row.money(field) if amount == _NOT_PLAIN else amount
+
+        paid = fen("paid")
+        total = fen("total")
+        goods = fen("goods")
+        postage = fen("postage") or 0
         if total is None:
             total = (goods + postage) if goods is not None else (paid or 0)
         if paid is None:
@@ -168,7 +177,7 @@ class TaobaoOrders(PlatformFormat):
 
         refunded: int | None = None
         if self._has_refund:
-            refunded = _fen(row, "refund") or 0
+            refunded = fen("refund") or 0
         if status == "cancelled":
             reason = text("close_reason")
             if reason and reason not in _NOT_CLOSED and "退款" in reason:
@@ -206,7 +215,7 @@ class TaobaoOrders(PlatformFormat):
 
         discount = 0
         for field in self._discount_fields:
-            discount += _fen(row, field) or 0
+            discount += fen(field) or 0
         quantity = text("quantity")
         return OrderRecord(
             line=row.line,
@@ -248,15 +257,6 @@ _NO_REFUND = frozenset({"无退款申请", "0", "0.00", "-"})
 # At most 13 digits of yuan (the ¥10-trillion bound of parse_money); longer goes the slow way.
 _PLAIN_AMOUNT = re.compile(r"^(\d{1,13})(?:\.(\d{1,2}))?$")
 _PLAIN_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-
-
-def _fen(row: Row, field: str) -> int | None:
-    """Plain '201.12' the quick way; anything else (¥, 元, commas, text) through Row.money."""
-    raw = row.raw(field)
-    if not raw:
-        return None
-    fen = _plain_fen(raw)
-    return row.money(field) if fen == _NOT_PLAIN else fen
 
 
 _NOT_PLAIN = -1  # no plain amount is negative
