@@ -88,7 +88,7 @@ def test_layout_has_navigation_switcher_and_logout(signed_in: Browser) -> None:
 
 
 def test_pages_not_built_yet_answer_with_a_friendly_404(signed_in: Browser) -> None:
-    response = signed_in.get("/customers")
+    response = signed_in.get("/nothing-here")
     assert response.status_code == 404
     assert "页面不存在" in response.text and "返回首页" in response.text
     assert "Traceback" not in response.text

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
 from siyu.contacts.models import Contact, ContactTagLink, Tag
-from siyu.contacts.service import resolve_id
+from siyu.contacts.service import resolve_id, selected_contacts
 from siyu.contacts.tags import parse_tag
 from siyu.errors import Invalid
 from siyu.kit.actor import Actor
@@ -142,3 +142,28 @@ def _selection(
             .where(Tag.tag_group == group, Tag.name == name)
         )
     return source, target, condition
+
+
+def assign(session: Session, *, contact_ids: Sequence[int], to_login: str, actor: Actor) -> int:
+    """Give a selection of customers, whoever owns them now, to `to_login`; returns how many
+    changed owner. Needs the right to change customers, on every one of them."""
+    contacts = selected_contacts(session, contact_ids, actor=actor, action="edit")
+    target = get_staff(session, to_login)
+    if target.disabled_at is not None:
+        raise Invalid(f"{to_login} is disabled and cannot take customers over")
+    moved = [c for c in contacts if c.owner_id != target.id]
+    if moved:
+        session.execute(
+            update(Contact).where(Contact.id.in_([c.id for c in moved])).values(owner_id=target.id)
+        )
+        audit.record(
+            session,
+            actor=actor.label,
+            action="contact.assign",
+            subject_type="staff",
+            subject_id=target.id,
+            to=target.login,
+            count=len(moved),
+            contact_ids=[c.id for c in moved][:AUDIT_IDS],
+        )
+    return len(moved)

@@ -115,3 +115,22 @@ def tags_of(session: Session, contact_ids: Sequence[int]) -> dict[int, list[dict
             }
         )
     return out
+
+
+def list_tags(session: Session, *, limit: int = 500) -> list[dict[str, str]]:
+    """The tags there are, by group and name, for pickers."""
+    rows = session.execute(
+        select(Tag.tag_group, Tag.name).order_by(Tag.tag_group, Tag.name).limit(limit)
+    )
+    return [{"group": g, "name": n, "label": tag_label(g, n)} for g, n in rows]
+
+
+def find_tag(session: Session, label: str) -> int | None:
+    """The id of the tag a `name` or `group:name` label names, if it exists."""
+    try:
+        group, name = parse_tag(label)
+    except Invalid:
+        return None
+    return session.execute(
+        select(Tag.id).where(Tag.tag_group == group, Tag.name == name)
+    ).scalar_one_or_none()
