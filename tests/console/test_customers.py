@@ -517,3 +517,53 @@ def test_360_in_english(signed_in: Browser, pool: dict) -> None:
     text = signed_in.get(f"/customers/{pool['xiaomei'].id}").text
     assert "Orders from every shop" in text and "Taobao nickname" in text
     assert "CN¥287.00" in text
+
+
+# The bulk services themselves: the console and any later API caller share these checks.
+
+
+def test_bulk_services_check_roles_on_every_selected_customer(session: Session, pool: dict) -> None:
+    from siyu.contacts import handover
+    from siyu.errors import Forbidden, Invalid
+
+    viewer = make_staff(session, "zhao.kan", "viewer")
+    wang_fang = session.execute(
+        select(StaffUser).where(StaffUser.login == "wang.fang")
+    ).scalar_one()
+    as_viewer = Actor("staff:zhao.kan", staff_id=viewer.id, role="viewer")
+    as_staff = Actor("staff:wang.fang", staff_id=wang_fang.id, role="staff")
+    ids = [pool["xiaomei"].id, pool["wang"].id]
+    with pytest.raises(Forbidden):
+        contacts_service.bulk_add_tags(session, contact_ids=ids, tags=["x"], actor=as_viewer)
+    with pytest.raises(Forbidden):
+        contacts_service.bulk_add_tags(session, contact_ids=ids, tags=["x"], actor=as_staff)
+    with pytest.raises(Forbidden):
+        handover.assign(session, contact_ids=ids[:1], to_login="li.na", actor=as_staff)
+    with pytest.raises(Invalid):
+        contacts_service.bulk_add_tags(session, contact_ids=[], tags=["x"], actor=SYSTEM)
+    assert (
+        contacts_service.bulk_add_tags(
+            session, contact_ids=ids[:1], tags=["x", "兴趣:护肤"], actor=as_staff
+        )
+        == 1  # 兴趣:护肤 was there already
+    )
+
+
+def test_bulk_services_follow_merged_ids(session: Session, pool: dict) -> None:
+    from siyu.contacts import handover
+
+    merge(session, survivor=pool["xiaomei"].id, absorbed=pool["chen"].id, actor="test", reason="x")
+    session.expunge(pool["chen"])
+    moved = handover.assign(
+        session, contact_ids=[pool["chen"].id, pool["xiaomei"].id], to_login="li.na", actor=SYSTEM
+    )
+    assert moved == 1
+    session.refresh(pool["xiaomei"])
+    assert pool["xiaomei"].owner_id is not None
+    assert (
+        contacts_service.bulk_add_tags(
+            session, contact_ids=[pool["chen"].id], tags=["合并后"], actor=SYSTEM
+        )
+        == 1
+    )
+    assert "合并后" in contacts_service.profile(session, pool["xiaomei"], recent_orders=0)["tags"]
