@@ -210,6 +210,7 @@ def test_htmx_gets_only_the_results(signed_in: Browser, pool: dict) -> None:
     assert partial.status_code == 200
     assert _names(partial.text) == ["小美"]
     assert "<html" not in partial.text and "sidenav" not in partial.text
+    assert partial.headers["hx-push-url"] == "/customers?q=%E5%B0%8F%E7%BE%8E"
     full = signed_in.get("/customers", params={"q": "小美"})
     assert "<html" in full.text and 'id="customer-results"' in full.text
     # A history restore needs the whole page.

@@ -227,7 +227,10 @@ def customers(page: SignedIn, request: Request) -> Response:
         and request.headers.get("hx-history-restore-request") != "true"
     )
     if partial:
-        return page.render("customers/_results.html", **context)
+        response = page.render("customers/_results.html", **context)
+        # The address bar gets the tidy URL (no empty fields), the one the links use too.
+        response.headers["HX-Push-Url"] = filters.url()
+        return response
     return page.render("customers/list.html", **context, **_options(page))
 
 
