@@ -135,7 +135,7 @@ def test_disable_asks_first_ends_the_session_and_enable_undoes_it(
     assert staff_named(session, "mei").disabled_at is not None
     assert "已停用" in signed_in.get("/settings/staff").text
     # Their session ends at their next request.
-    ended = theirs.get("/customers", follow_redirects=False)
+    ended = theirs.get("/settings/locale", follow_redirects=False)
     assert ended.status_code == 303 and "ended=1" in ended.headers["location"]
     assert theirs.sign_in("mei").status_code == 401
     assert len(events(session, "staff.disable")) == 1
