@@ -15,7 +15,6 @@ screenshots into docs/screenshots/.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import socket
@@ -25,7 +24,7 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.contacts.models import Contact
+from siyu.contacts.models import Contact, ContactIdentity
 from siyu.db.session import make_engine
 from siyu.kit.actor import Actor
 from siyu.staff import service as staff_service
@@ -55,19 +54,29 @@ README_SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 DEMO_CUSTOMERS = 200
 SERVER_START_SECONDS = 60
+# A full-page shot of a long page in software rendering can take a few seconds.
+SHOT_TIMEOUT_MS = 20_000
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    name: str
+    phone: str
 
 
 @dataclass(frozen=True)
 class People:
     """Who signs in, and customers whose owner matters to a test."""
 
+    showcase: Customer  # a named customer with a phone and the most orders: search and 360
+    own_customer: int  # owned by `staff`
+    others_customer: int  # owned by `other_staff`
     admin: str = "zhou.min"  # admin, signs in by login, e-mail or phone
     admin_email: str = "zhou.min@example.com"
     admin_phone: str = "13900139001"
     staff: str = "zhangwei"  # demo staff (导购), given a password
     other_staff: str = "wangfang"
-    own_customer: int = 0  # owned by `staff`
-    others_customer: int = 0  # owned by `other_staff`
 
 
 @dataclass(frozen=True)
@@ -94,32 +103,45 @@ def _free_port() -> int:
 
 
 def _seed(database_url: str) -> People:
-    """Staff with known passwords, through the same services the console calls."""
+    """Staff with known passwords, through the same services the console calls, and the demo
+    customers the tests look at."""
     engine = make_engine(database_url)
     system = Actor.system()
-    people = People()
+    defaults = People(showcase=Customer(0, "", ""), own_customer=0, others_customer=0)
     with Session(engine) as session:
         staff_service.create_staff(
             session,
-            login=people.admin,
+            login=defaults.admin,
             name="周敏",
             role="admin",
-            email=people.admin_email,
-            phone=people.admin_phone,
+            email=defaults.admin_email,
+            phone=defaults.admin_phone,
             password=PASSWORD,
             actor=system,
         )
-        for login in (people.staff, people.other_staff):
-            staff_service.set_password(session, login=login, password=PASSWORD, actor=system)
         owned = {}
-        for login in (people.staff, people.other_staff):
+        for login in (defaults.staff, defaults.other_staff):
+            staff_service.set_password(session, login=login, password=PASSWORD, actor=system)
             owner = staff_service.get_staff(session, login)
             owned[login] = session.execute(
                 select(Contact.id).where(Contact.owner_id == owner.id).order_by(Contact.id).limit(1)
             ).scalar_one()
+        showcase = session.execute(
+            select(Contact.id, Contact.name, ContactIdentity.value)
+            .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+            .where(ContactIdentity.kind == "phone", Contact.name.is_not(None))
+            .where(Contact.id.not_in(owned.values()))
+            .order_by(Contact.order_count.desc(), Contact.id)
+            .limit(1)
+        ).one()
         session.commit()
     engine.dispose()
-    return People(own_customer=owned[people.staff], others_customer=owned[people.other_staff])
+    return replace(
+        defaults,
+        showcase=Customer(*showcase),
+        own_customer=owned[defaults.staff],
+        others_customer=owned[defaults.other_staff],
+    )
 
 
 def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -199,27 +221,60 @@ def live_server(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 class Shots:
-    """Screenshots of a test's pages: every load is saved full-page; `readme` keeps one view."""
+    """Full-page screenshots of every page a test visits, numbered in order.
 
-    def __init__(self, page: Page, folder: Path) -> None:
-        self.page = page
+    A shot is taken after each `page.goto` and `page.reload`, of a page reached by a click when
+    the test next navigates or ends, and whenever a test calls `take`. (Shooting from the
+    page's load event would race the test's next click: a shot of a page that is navigating
+    away hangs.) `readme` keeps one viewport for the README when asked to.
+    """
+
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.page: Page | None = None
         self.count = 0
+        self.unshot_loads = 0
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.png"):
             old.unlink()
 
     def take(self, label: str = "") -> Path:
+        assert self.page is not None
         self.count += 1
+        self.unshot_loads = 0
         name = label or _slug(self.page.url.split("//", 1)[-1].split("/", 1)[-1]) or "home"
         path = self.folder / f"{self.count:02d}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=True, timeout=SHOT_TIMEOUT_MS)
         return path
+
+    def catch_up(self) -> None:
+        """Shoot a page reached by a click before the test leaves it."""
+        if self.unshot_loads:
+            self.take()
+
+    def watch(self, page: Page) -> None:
+        self.page = page
+        page.on("load", lambda _page: self._loaded())
+        for name in ("goto", "reload"):
+            setattr(page, name, self._shooting(getattr(page, name)))
+
+    def _loaded(self) -> None:
+        self.unshot_loads += 1
+
+    def _shooting(self, navigate: Callable[..., Any]) -> Callable[..., Any]:
+        def navigate_and_shoot(*args: Any, **kwargs: Any) -> Any:
+            self.catch_up()
+            response = navigate(*args, **kwargs)
+            self.take()
+            return response
+
+        return navigate_and_shoot
 
     def readme(self, name: str) -> None:
         """The visible viewport only, small enough to commit, when asked for."""
         if os.environ.get("SIYU_README_SCREENSHOTS") != "1":
             return
+        assert self.page is not None
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = README_SCREENSHOTS / f"{name}.png"
         path.write_bytes(_smaller_png(self.page.screenshot(full_page=False)))
@@ -258,7 +313,14 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 @pytest.fixture
-def page(chromium: Browser, live_server: Server, request: pytest.FixtureRequest) -> Iterator[Page]:
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(SCREENSHOTS / _slug(request.node.name))
+
+
+@pytest.fixture
+def page(
+    chromium: Browser, live_server: Server, shots: Shots, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     """A new context (no cookies, English unless a test asks otherwise) at 1280×800."""
     marker = request.node.get_closest_marker("browser_context")
     options: dict[str, Any] = {
@@ -272,27 +334,13 @@ def page(chromium: Browser, live_server: Server, request: pytest.FixtureRequest)
     new_page = context.new_page()
     errors: list[str] = []
     new_page.on("pageerror", lambda error: errors.append(str(error)))
-    shots = Shots(new_page, SCREENSHOTS / _slug(request.node.name))
-    new_page.on("load", lambda _page: _after_load(shots))
-    new_page.shots = shots  # type: ignore[attr-defined]
+    shots.watch(new_page)
     try:
         yield new_page
         shots.take("end")
         assert not errors, f"JavaScript errors on the page: {errors}"
     finally:
         context.close()
-
-
-def _after_load(shots: Shots) -> None:
-    # Playwright runs this while the test goes on, so a page that navigates away while it is
-    # being shot is no failure; the page as the test leaves it is shot at the end anyway.
-    with contextlib.suppress(Exception):
-        shots.take()
-
-
-@pytest.fixture
-def shots(page: Page) -> Shots:
-    return page.shots  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.contacts.models import Contact
 from siyu.db.session import make_engine
 from siyu.staff.models import StaffUser
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, Shots
 
 SOURCE, TARGET = "liuyang", "chenjing"  # demo staff no other test touches
 
@@ -33,7 +33,7 @@ def _owned_by(server: Server, login: str) -> int:
 
 
 def test_hand_all_customers_over_and_find_it_in_the_audit_log(
-    as_admin: Page, live_server: Server
+    as_admin: Page, live_server: Server, shots: Shots
 ) -> None:
     page = as_admin
     moving, already = _owned_by(live_server, SOURCE), _owned_by(live_server, TARGET)
@@ -52,6 +52,7 @@ def test_hand_all_customers_over_and_find_it_in_the_audit_log(
     expect(page.locator(".figure", has_text="Customers who move")).to_contain_text(str(moving))
     expect(page.get_by_role("table")).to_be_visible()
     assert _owned_by(live_server, SOURCE) == moving  # a preview moves nothing
+    shots.take()
 
     # The confirmation is a native dialog (JavaScript on) asking the same question.
     questions: list[str] = []

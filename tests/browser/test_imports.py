@@ -55,6 +55,7 @@ def test_import_a_file_and_follow_it_to_the_summary(
     preview = page.locator(".import-preview table")
     expect(preview.locator("tbody tr")).to_have_count(ORDERS + 1)
     expect(preview).to_contain_text("浏览器买家0")
+    shots.take()
     page.get_by_role("button", name="Confirm and import").click()
 
     expect(page).to_have_url(re.compile(r"/imports/\d+$"))
