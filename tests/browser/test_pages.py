@@ -29,6 +29,9 @@ def test_home_shows_the_pool_with_charts(as_admin: Page, shots: Shots) -> None:
     expect(pool.locator(".figure-value")).to_have_text(re.compile(r"^\d{3}$"))
     # ECharts draws into a canvas once the page's script has run.
     expect(page.locator("[data-chart] canvas").first).to_be_visible()
+    # Sources are named, not shown as importer codes.
+    expect(page.locator("main")).to_contain_text("Customer list")
+    expect(page.locator("main")).not_to_contain_text("contacts_csv")
     shots.readme("home")
 
 

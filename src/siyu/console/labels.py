@@ -24,6 +24,8 @@ PLATFORMS = {
     "api": N_("API"),
     "manual": N_("Added by hand"),
     "import": N_("Import"),
+    # The member list's importer: contacts that came from it have no shop of their own.
+    "contacts_csv": N_("Customer list"),
     "": N_("Unknown"),
 }
 
