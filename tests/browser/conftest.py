@@ -56,6 +56,8 @@ DEMO_CUSTOMERS = 200
 SERVER_START_SECONDS = 60
 # A full-page shot of a long page in software rendering can take a few seconds.
 SHOT_TIMEOUT_MS = 20_000
+# Charts animate for about a second after they are drawn.
+README_SETTLE_MS = 1500
 
 
 @dataclass(frozen=True)
@@ -270,11 +272,16 @@ class Shots:
 
         return navigate_and_shoot
 
+    @property
+    def for_readme(self) -> bool:
+        return os.environ.get("SIYU_README_SCREENSHOTS") == "1"
+
     def readme(self, name: str) -> None:
         """The visible viewport only, small enough to commit, when asked for."""
-        if os.environ.get("SIYU_README_SCREENSHOTS") != "1":
+        if not self.for_readme:
             return
         assert self.page is not None
+        self.page.wait_for_timeout(README_SETTLE_MS)
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = README_SCREENSHOTS / f"{name}.png"
         path.write_bytes(_smaller_png(self.page.screenshot(full_page=False)))

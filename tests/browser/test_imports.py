@@ -72,6 +72,7 @@ def test_import_a_file_and_follow_it_to_the_summary(
     expect(figures.filter(has_text="Rows rejected")).to_contain_text("1")
     expect(status.get_by_role("table")).to_contain_text("订单创建时间")
     expect(status.get_by_role("link", name="Download the error report (CSV)")).to_be_visible()
+    shots.readme("imports")
 
     page.goto("/imports")
     history = page.locator(".import-history table")
