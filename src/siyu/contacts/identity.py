@@ -51,16 +51,24 @@ class Claim:
     source: str | None = None
 
 
-class FilledProfiles:
-    """Which profile fields of which contacts are known to be set, learnt during one import.
+class ImportMemory:
+    """What one import has learnt about the pool, so later chunks need not read it again.
 
-    Later chunks of the same import then skip reading contacts they have nothing to fill in.
-    It only ever errs towards reading again: fields are recorded as set when they were seen set
-    or written, and imports never clear them.
+    - Which contact holds each identity the import has resolved: a buyer's repeat orders
+      need no lookup. Bounded (IDENTITY_LIMIT): past it, identities are looked up as usual.
+    - Which profile fields of which contacts are known to be set: contacts with nothing to fill
+      in are not read back.
+
+    It only ever errs towards reading again. Merges made by the import are followed, and the
+    whole import is one transaction, so what it remembers cannot be undone under it.
     """
+
+    IDENTITY_LIMIT = 500_000
 
     def __init__(self) -> None:
         self._bits: dict[int, int] = {}
+        self._holder: dict[tuple[str, str], int] = {}
+        self._merged_into: dict[int, int] = {}
 
     def missing(self, contact_id: int, profile: dict[str, Any]) -> bool:
         """Whether this profile may fill a field of the contact not known to be set."""
@@ -68,6 +76,19 @@ class FilledProfiles:
 
     def learn(self, contact_id: int, profile: dict[str, Any]) -> None:
         self._bits[contact_id] = self._bits.get(contact_id, 0) | _bits(profile)
+
+    def holder(self, identity: tuple[str, str]) -> int | None:
+        contact_id = self._holder.get(identity)
+        while contact_id in self._merged_into:
+            contact_id = self._merged_into[contact_id]
+        return contact_id
+
+    def hold(self, identity: tuple[str, str], contact_id: int) -> None:
+        if len(self._holder) < self.IDENTITY_LIMIT or identity in self._holder:
+            self._holder[identity] = contact_id
+
+    def merged(self, absorbed: int, survivor: int) -> None:
+        self._merged_into[absorbed] = survivor
 
 
 def _bits(profile: dict[str, Any]) -> int:
@@ -122,13 +143,19 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 def lookup_identities(
-    session: Session, identities: Sequence[tuple[str, str]]
+    session: Session,
+    identities: Sequence[tuple[str, str]],
+    memory: ImportMemory | None = None,
 ) -> dict[tuple[str, str], int]:
     """Which contact holds each identity, one query per kind (uses the (kind, value) index)."""
     by_kind: dict[str, set[str]] = defaultdict(set)
-    for kind, value in identities:
-        by_kind[kind].add(value)
     found: dict[tuple[str, str], int] = {}
+    for identity in identities:
+        held = memory.holder(identity) if memory is not None else None
+        if held is None:
+            by_kind[identity[0]].add(identity[1])
+        else:
+            found[identity] = held
     table = ContactIdentity.__table__
     for kind, values in by_kind.items():
         for batch in chunked(values, 2000):
@@ -149,13 +176,13 @@ def resolve(
     source: str,
     actor: str = "system",
     reason: str = "shared identity",
-    filled: FilledProfiles | None = None,
+    memory: ImportMemory | None = None,
 ) -> Resolution:
     """Find or create the contact of every claim, merging contacts the claims prove are one.
 
-    `filled`: what earlier chunks of the same import learnt about profiles (see FilledProfiles).
+    `memory`: what earlier chunks of the same import learnt (see ImportMemory).
     """
-    existing = lookup_identities(session, [i for c in claims for i in c.identities])
+    existing = lookup_identities(session, [i for c in claims for i in c.identities], memory)
     components, contacts_in = _components(claims, existing)
 
     result = Resolution(contact_ids=[0] * len(claims))
@@ -168,9 +195,9 @@ def resolve(
     )
     result.created = len(new_ids)
     root_contact: dict[int, int] = dict(zip(new_roots, new_ids, strict=True))
-    if filled is not None:
+    if memory is not None:
         for root, contact_id in root_contact.items():
-            filled.learn(contact_id, profiles[root])
+            memory.learn(contact_id, profiles[root])
 
     fills: dict[int, dict[str, Any]] = {}
     for root, indexes in components.items():
@@ -192,9 +219,11 @@ def resolve(
                     actor=actor,
                     evidence={"identities": evidence},
                 )
+                if memory is not None:
+                    memory.merged(absorbed, survivor)
                 result.merged += 1
             root_contact[root] = survivor
-            if profiles[root] and (filled is None or filled.missing(survivor, profiles[root])):
+            if profiles[root] and (memory is None or memory.missing(survivor, profiles[root])):
                 fills[survivor] = profiles[root]
         contact_id = root_contact[root]
         for index in indexes:
@@ -202,7 +231,11 @@ def resolve(
     result.touched.update(root_contact.values())
 
     _add_identities(session, claims, result.contact_ids, existing, source)
-    _fill_profiles(session, fills, filled)
+    _fill_profiles(session, fills, memory)
+    if memory is not None:
+        for claim, contact_id in zip(claims, result.contact_ids, strict=True):
+            for identity in claim.identities:
+                memory.hold(identity, contact_id)
     return result
 
 
@@ -336,7 +369,7 @@ def _add_identities(
 
 
 def _fill_profiles(
-    session: Session, fills: dict[int, dict[str, Any]], filled: FilledProfiles | None
+    session: Session, fills: dict[int, dict[str, Any]], memory: ImportMemory | None
 ) -> None:
     """Fill empty profile fields only: what a person typed in the console wins over imports."""
     table = Contact.__table__
@@ -348,9 +381,9 @@ def _fill_profiles(
             )
         ).all():
             stored = dict(zip(PROFILE_FIELDS, values, strict=True))
-            if filled is not None:
-                filled.learn(contact_id, stored)
-                filled.learn(contact_id, fills[contact_id])  # set below if it was empty
+            if memory is not None:
+                memory.learn(contact_id, stored)
+                memory.learn(contact_id, fills[contact_id])  # set below if it was empty
             if None in values:
                 empty[contact_id] = {key for key, value in stored.items() if value is None}
     for key in PROFILE_FIELDS:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.contacts.consent import record_consents
-from siyu.contacts.identity import Claim, FilledProfiles, resolve
+from siyu.contacts.identity import Claim, ImportMemory, resolve
 from siyu.contacts.models import Contact, ContactNote, ContactOrder, ContactOrderLine
 from siyu.contacts.tags import ensure_tags, link_tags
 from siyu.db.bulk import from_utc_text, insert_rows, insert_tuples, time_storage, update_rows
@@ -88,10 +88,21 @@ def combine_rows(
 
 
 def apply_orders(
-    session: Session, records: list[OrderRecord], *, batch_id: int | None, actor: str, source: str
+    session: Session,
+    records: list[OrderRecord],
+    *,
+    batch_id: int | None,
+    actor: str,
+    source: str,
+    memory: ImportMemory | None = None,
 ) -> Counts:
     return apply_prepared(
-        session, prepare_orders(records), batch_id=batch_id, actor=actor, source=source
+        session,
+        prepare_orders(records),
+        batch_id=batch_id,
+        actor=actor,
+        source=source,
+        memory=memory,
     )
 
 
@@ -102,7 +113,7 @@ def apply_prepared(
     batch_id: int | None,
     actor: str,
     source: str,
-    filled: FilledProfiles | None = None,
+    memory: ImportMemory | None = None,
 ) -> Counts:
     counts = Counts()
     table = ContactOrder.__table__
@@ -124,7 +135,7 @@ def apply_prepared(
         source=source,
         actor=actor,
         reason=f"same buyer in {source} import",
-        filled=filled,
+        memory=memory,
     )
     counts.contacts_created = resolution.created
     counts.contacts_merged = resolution.merged

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
 from siyu.contacts import rollups
-from siyu.contacts.identity import FilledProfiles
+from siyu.contacts.identity import ImportMemory
 from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
 from siyu.ingest.background import chunks_in_background, pays_off
@@ -104,7 +104,7 @@ def import_file(
         chunks = parse_chunks(table, importer)
 
     statistics = Statistics(session)
-    filled = FilledProfiles()
+    memory = ImportMemory()
     for chunk in chunks:
         summary.rows_read += chunk.rows_read
         rejected += chunk.rejected
@@ -116,7 +116,7 @@ def import_file(
                     batch_id=batch.id,
                     actor=actor,
                     source=source,
-                    filled=filled,
+                    memory=memory,
                 )
             )
         if chunk.records:
