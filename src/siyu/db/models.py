@@ -15,6 +15,13 @@ from siyu.contacts.models import (
 )
 from siyu.db.base import Base
 from siyu.events.models import Event, EventGroup, EventGroupMember, EventSource
+from siyu.ingest.inbound.models import (
+    ChannelCode,
+    ChannelCodeScan,
+    InboundForm,
+    InboundPage,
+    InboundSubmission,
+)
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.staff.models import ApiKey, StaffUser
 from siyu.worker.models import Job
@@ -23,6 +30,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "ChannelCode",
+    "ChannelCodeScan",
     "Contact",
     "ContactAlias",
     "ContactConsent",
@@ -38,6 +47,9 @@ __all__ = [
     "EventSource",
     "ImportBatch",
     "ImportRowError",
+    "InboundForm",
+    "InboundPage",
+    "InboundSubmission",
     "Job",
     "StaffUser",
     "Tag",

@@ -1,0 +1,1 @@
+"""Inbound marketing on the merchant's own site: forms, landing pages and channel QR codes."""
