@@ -22,6 +22,7 @@ from siyu.ingest.inbound.models import (
     InboundPage,
     InboundSubmission,
 )
+from siyu.ingest.inbound.models_links import InboundLink, InboundLinkClick
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.staff.models import ApiKey, StaffUser
 from siyu.worker.models import Job
@@ -48,6 +49,8 @@ __all__ = [
     "ImportBatch",
     "ImportRowError",
     "InboundForm",
+    "InboundLink",
+    "InboundLinkClick",
     "InboundPage",
     "InboundSubmission",
     "Job",
