@@ -12,7 +12,9 @@ from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
 from siyu.events.api import admin_router as sources_router
 from siyu.events.api import router as events_router
+from siyu.events.web import router as tracking_router
 from siyu.ingest.api import router as ingest_router
+from siyu.ingest.inbound.public import router as inbound_public_router
 from siyu.staff.api import router as staff_router
 
 
@@ -33,6 +35,8 @@ def create_app() -> FastAPI:
     app.include_router(sources_router, prefix="/api/v1")
     # Segment's paths, so analytics SDKs need only their host changed.
     app.include_router(events_router)
+    app.include_router(tracking_router)  # /t.js
+    app.include_router(inbound_public_router)  # /p/{slug} landing pages, /c/{code} scans
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -15,7 +15,7 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,6 +33,7 @@ from siyu.events.intake import (
     decode_body,
     read_request,
 )
+from siyu.events.web import preflight, with_cors
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"], include_in_schema=True)
@@ -129,8 +130,8 @@ async def _handle(kind: str, request: Request) -> JSONResponse:
 
 
 def _endpoint(kind: str) -> Any:
-    async def endpoint(request: Request) -> JSONResponse:
-        return await _handle(kind, request)
+    async def endpoint(request: Request) -> Response:
+        return with_cors(await _handle(kind, request))
 
     endpoint.__name__ = f"v1_{kind}"
     endpoint.__doc__ = f'Segment-compatible `{kind}` call; answers 200 {{"success": true}}.'
@@ -146,11 +147,14 @@ for _kind in KINDS:
     methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     include_in_schema=False,
 )
-async def v1_other(rest: str) -> JSONResponse:
+async def v1_other(rest: str, request: Request) -> Response:
+    # Browsers ask before a cross-origin POST with a JSON body or an Authorization header.
+    if request.method == "OPTIONS" and rest in KINDS:
+        return preflight()
     # Keep /v1 answering in its own shape, never the console's pages or /api's problems.
     if rest in KINDS:
-        return _error(405, "method_not_allowed", f"/v1/{rest} takes POST")
-    return _error(404, "not_found", f"no endpoint /v1/{rest}")
+        return with_cors(_error(405, "method_not_allowed", f"/v1/{rest} takes POST"))
+    return with_cors(_error(404, "not_found", f"no endpoint /v1/{rest}"))
 
 
 class SourceIn(BaseModel):
