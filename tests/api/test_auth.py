@@ -36,6 +36,7 @@ SCOPES = {
     ("GET", "/api/v1/orders"): "read",
     ("GET", "/api/v1/orders/{order_id}"): "read",
     ("GET", "/api/v1/reports/overview"): "read",
+    ("GET", "/api/v1/reports/funnel"): "read",
     ("POST", "/api/v1/imports"): "write",
     ("GET", "/api/v1/imports/{job_id}"): "read",
     ("GET", "/api/v1/imports/{job_id}/errors.csv"): "read",
@@ -46,6 +47,8 @@ SCOPES = {
     ("POST", "/api/v1/sources"): "admin",
     ("POST", "/api/v1/sources/{ref}/revoke"): "admin",
     ("GET", "/api/v1/audit"): "admin",
+    ("GET", "/api/v1/links"): "read",
+    ("POST", "/api/v1/links"): "write",
 }
 
 # Plausible values for path parameters, so a request reaches the auth check of a real route.

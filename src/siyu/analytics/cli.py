@@ -1,15 +1,18 @@
-"""`siyu report overview`."""
+"""`siyu report overview` and `siyu report funnel`."""
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
 
+from siyu.analytics.funnel import funnel
 from siyu.analytics.overview import overview
 from siyu.cli.output import console, print_json
 from siyu.db.session import unit_of_work
+from siyu.errors import Invalid
 from siyu.kit.actor import Actor
 from siyu.kit.normalize import fen_to_yuan
+from siyu.kit.timeutil import parse_time
 
 app = typer.Typer(help="Reports on the pool.", no_args_is_help=True)
 
@@ -34,4 +37,33 @@ def overview_command(
     table = Table("platform", "orders (30 days)", "revenue ¥")
     for row in data["revenue_30d_by_platform"]:
         table.add_row(row["platform"], f"{row['orders']:,}", fen_to_yuan(row["revenue"]))
+    console.print(table)
+
+
+@app.command("funnel")
+def funnel_command(
+    since: str = typer.Option(
+        "", "--since", help="Only contacts first recorded since this date or time."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Lead to deal: visitors → leads → first order → repeat order, per source."""
+    try:
+        start = parse_time(since) if since else None
+    except ValueError as error:
+        raise Invalid(f"--since: {error}") from None
+    with unit_of_work() as session:
+        data = funnel(session, actor=Actor.cli(), since=start)
+    if json_output:
+        print_json(data)
+        return
+    table = Table("source", "visitors", "leads", "first order", "repeat order", "visitor → repeat")
+    rows = [(r["source"] or "-", r) for r in data["by_source"]]
+    for label, row in [*rows, ("all", data["total"])]:
+        rate = row["overall"]
+        table.add_row(
+            label,
+            *(f"{row[step]:,}" for step in data["steps"]),
+            "-" if rate is None else f"{rate:.1%}",
+        )
     console.print(table)
