@@ -124,8 +124,17 @@ def _api_key(url: str) -> str:
     return secret
 
 
-def measure(path: Path, contacts: int, requests: int, seed: int = 9) -> dict[str, Any]:
+def upgraded(path: Path) -> str:
+    """The kept pool's URL, its schema brought up to the code's (migrations added since)."""
     url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def measure(path: Path, contacts: int, requests: int, seed: int = 9) -> dict[str, Any]:
+    url = upgraded(path)
     secret = _api_key(url)
     port = _free_port()
     siyu = Path(sys.executable).with_name("siyu")

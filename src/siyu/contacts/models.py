@@ -49,6 +49,16 @@ PURCHASE_STATUSES = ("paid", "shipped", "completed", "refunded")
 class Contact(IdMixin, TimestampMixin, Base):
     __tablename__ = "contact"
     __table_args__ = (
+        # The customer list's sorts, newest first, ties broken by id: each page is an index
+        # range, not a sort of the whole pool. PostgreSQL needs the NULLs (no order yet) last.
+        Index("ix_contact_order_count", "order_count", "id"),
+        Index("ix_contact_total_spent", "total_spent", "id"),
+        Index(
+            "ix_contact_last_order_at",
+            "last_order_at",
+            "id",
+            postgresql_ops={"last_order_at": "DESC NULLS LAST", "id": "DESC"},
+        ),
         # Ids are never reused on SQLite either: an absorbed contact's id must keep resolving.
         {"sqlite_autoincrement": True},
     )

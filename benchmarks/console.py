@@ -1,0 +1,161 @@
+"""The console's customers list on the 1,000,000-contact pool: every sort, filter and search,
+page after page through the cursor links, as a signed-in operator's browser asks for them.
+
+Same database and server as the customer 360 benchmark (`api360.py`): `siyu serve` in a
+subprocess on a loopback port, a real sign-in through /login with its CSRF token.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from benchmarks.api360 import _free_port, _wait_until_up, upgraded
+from siyu.contacts.models import ContactIdentity
+from siyu.db.session import make_engine
+from siyu.kit.actor import Actor
+from siyu.staff.models import StaffUser
+from siyu.staff.service import create_staff, set_password
+
+LOGIN = "bench.operator"
+PASSWORD = "benchmark-password-1"
+PAGES_DEEP = 10  # pages followed through "Next" for each list
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_NEXT = re.compile(r'<a class="button" href="([^"]+)" rel="next">')
+
+# (label, first URL): what operators ask the list for. Searches take real values from the pool.
+LISTS = (
+    ("newest first", "/customers"),
+    ("latest order first", "/customers?sort=last_order"),
+    ("biggest spenders first", "/customers?sort=total_spent"),
+    ("most orders first", "/customers?sort=order_count"),
+    ("tag VIP", "/customers?tag=VIP"),
+    ("2+ orders", "/customers?min_orders=2"),
+    ("SMS consent", "/customers?consent=sms"),
+    ("search a phone", "/customers?q={phone}"),
+    ("search a Taobao nick", "/customers?q={nick}"),
+    ("search a name that matches nobody (reads every name)", "/customers?q=无此人"),
+)
+
+
+def _searched(url: str) -> dict[str, str]:
+    """A phone (as people type it, without +86) and a nick of customers in the pool."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        phone, nick = (
+            session.execute(
+                select(ContactIdentity.value)
+                .where(ContactIdentity.kind == kind)
+                .order_by(ContactIdentity.id)
+                .offset(1000)
+                .limit(1)
+            ).scalar_one()
+            for kind in ("phone", "taobao_nick")
+        )
+    engine.dispose()
+    return {"phone": phone.removeprefix("+86"), "nick": quote(nick)}
+
+
+def _operator(url: str) -> None:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        exists = session.execute(select(StaffUser.id).where(StaffUser.login == LOGIN)).first()
+        if exists:
+            set_password(session, login=LOGIN, password=PASSWORD, actor=Actor.system())
+        else:
+            create_staff(
+                session,
+                login=LOGIN,
+                name="Benchmark",
+                role="operator",
+                password=PASSWORD,
+                actor=Actor.system(),
+            )
+        session.commit()
+    engine.dispose()
+
+
+def measure(path: Path) -> dict[str, Any]:
+    url = upgraded(path)
+    _operator(url)
+    values = _searched(url)
+    port = _free_port()
+    siyu = Path(sys.executable).with_name("siyu")
+    env = {
+        **os.environ,
+        "SIYU_DATABASE_URL": url,
+        "SIYU_RUN_WORKER": "false",
+        "SIYU_SECRET_KEY": "benchmark-only-secret",
+    }
+    log_path = path.with_suffix(".console.log")
+    results: list[dict[str, Any]] = []
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(siyu), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                _wait_until_up(client, server, log_path)
+                _sign_in(client)
+                for label, template in LISTS:
+                    first = template.format(**values)
+                    _follow(client, first)  # warm: the first pass reads pages from disk
+                    results.append({"list": label, **_follow(client, first)})
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    every = sorted(t for r in results for t in r.pop("timings"))
+    return {
+        "lists": results,
+        "pages": len(every),
+        "p50_ms": statistics.median(every),
+        "p99_ms": every[min(len(every) - 1, round(0.99 * len(every)) - 1)],
+        "max_ms": every[-1],
+    }
+
+
+def _sign_in(client: httpx.Client) -> None:
+    page = client.get("/login")
+    token = _CSRF.search(page.text)
+    if token is None:
+        raise RuntimeError("the sign-in page has no CSRF token")
+    response = client.post(
+        "/login",
+        data={"csrf_token": token.group(1), "identifier": LOGIN, "password": PASSWORD},
+    )
+    if response.status_code not in (200, 303) or "/login" in str(response.headers.get("location")):
+        raise RuntimeError(f"sign-in failed ({response.status_code})")
+
+
+def _follow(client: httpx.Client, first: str) -> dict[str, Any]:
+    """The list's first page, then `PAGES_DEEP` more through its Next links."""
+    timings: list[float] = []
+    target: str | None = first
+    while target and len(timings) <= PAGES_DEEP:
+        started = time.perf_counter()
+        response = client.get(target)
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {target} answered {response.status_code}")
+        found = _NEXT.search(response.text)
+        target = html.unescape(found.group(1)) if found else None
+    return {"timings": timings, "pages": len(timings), "max_ms": max(timings)}
