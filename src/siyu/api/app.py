@@ -14,6 +14,7 @@ from siyu.events.api import admin_router as sources_router
 from siyu.events.api import router as events_router
 from siyu.events.web import router as tracking_router
 from siyu.ingest.api import router as ingest_router
+from siyu.ingest.inbound.links_api import router as links_router
 from siyu.ingest.inbound.public import router as inbound_public_router
 from siyu.staff.api import router as staff_router
 
@@ -33,6 +34,7 @@ def create_app() -> FastAPI:
     for router in (contacts_router, ingest_router, staff_router, analytics_router, audit_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")
+    app.include_router(links_router, prefix="/api/v1")
     # Segment's paths, so analytics SDKs need only their host changed.
     app.include_router(events_router)
     app.include_router(tracking_router)  # /t.js

@@ -21,6 +21,7 @@ from siyu.db.session import get_engine, unit_of_work
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
 from siyu.ingest.cli import export_command, import_command
+from siyu.ingest.inbound.links_cli import app as link_app
 from siyu.kit.actor import Actor
 from siyu.staff.cli import apikey_app, staff_app
 
@@ -63,6 +64,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(source_app, name="source")
 app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
+app.add_typer(link_app, name="link")
 app.command("import")(import_command)
 app.command("export")(export_command)
 
