@@ -31,6 +31,7 @@ NAV = (
     ("/", N_("Home")),
     ("/customers", N_("Customers")),
     ("/imports", N_("Imports")),
+    ("/links", N_("Links")),
     ("/handover", N_("Handover")),
     ("/audit", N_("Audit log")),
     ("/settings", N_("Settings")),
