@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -133,48 +135,58 @@ def upgraded(path: Path) -> str:
     return url
 
 
+@contextmanager
+def serving(url: str, log_path: Path, **env: str) -> Iterator[str]:
+    """`siyu serve` on a free loopback port for this database, up and answering; its base URL.
+    Stopped on the way out, whatever happened."""
+    port = _free_port()
+    siyu = Path(sys.executable).with_name("siyu")
+    environment = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_RUN_WORKER": "false", **env}
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(siyu), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=30) as probe:
+                _wait_until_up(probe, server, log_path)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
 def measure(path: Path, contacts: int, requests: int, seed: int = 9) -> dict[str, Any]:
     url = upgraded(path)
     secret = _api_key(url)
-    port = _free_port()
-    siyu = Path(sys.executable).with_name("siyu")
-    env = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_RUN_WORKER": "false"}
-    log = path.with_suffix(".serve.log").open("wb")
-    server = subprocess.Popen(
-        [str(siyu), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(
+    with (
+        serving(url, path.with_suffix(".serve.log")) as base,
+        httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=30
-        ) as client:
-            _wait_until_up(client, server, path.with_suffix(".serve.log"))
-            rng = random.Random(seed)
-            ids = [rng.randint(1, contacts) for _ in range(WARM_UP + requests)]
-            for contact_id in ids[:WARM_UP]:
-                client.get(f"/api/v1/contacts/{contact_id}").raise_for_status()
-            timings = []
-            failures = 0
-            orders_seen = 0
-            for contact_id in ids[WARM_UP:]:
-                started = time.perf_counter()
-                response = client.get(f"/api/v1/contacts/{contact_id}")
-                timings.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
-                    failures += 1
-                else:
-                    orders_seen += len(response.json().get("recent_orders", []))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        ) as client,
+    ):
+        rng = random.Random(seed)
+        ids = [rng.randint(1, contacts) for _ in range(WARM_UP + requests)]
+        for contact_id in ids[:WARM_UP]:
+            client.get(f"/api/v1/contacts/{contact_id}").raise_for_status()
+        timings = []
+        failures = 0
+        orders_seen = 0
+        for contact_id in ids[WARM_UP:]:
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/contacts/{contact_id}")
+            timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                failures += 1
+            else:
+                orders_seen += len(response.json().get("recent_orders", []))
     timings.sort()
     return {
         "requests": requests,

@@ -8,11 +8,8 @@ subprocess on a loopback port, a real sign-in through /login with its CSRF token
 from __future__ import annotations
 
 import html
-import os
 import re
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from benchmarks.api360 import _free_port, _wait_until_up, upgraded
+from benchmarks.api360 import serving, upgraded
 from siyu.contacts.models import ContactIdentity
 from siyu.db.session import make_engine
 from siyu.kit.actor import Actor
@@ -91,38 +88,16 @@ def measure(path: Path) -> dict[str, Any]:
     url = upgraded(path)
     _operator(url)
     values = _searched(url)
-    port = _free_port()
-    siyu = Path(sys.executable).with_name("siyu")
-    env = {
-        **os.environ,
-        "SIYU_DATABASE_URL": url,
-        "SIYU_RUN_WORKER": "false",
-        "SIYU_SECRET_KEY": "benchmark-only-secret",
-    }
-    log_path = path.with_suffix(".console.log")
     results: list[dict[str, Any]] = []
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(siyu), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-                _wait_until_up(client, server, log_path)
-                _sign_in(client)
-                for label, template in LISTS:
-                    first = template.format(**values)
-                    _follow(client, first)  # warm: the first pass reads pages from disk
-                    results.append({"list": label, **_follow(client, first)})
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with (
+        serving(url, path.with_suffix(".console.log"), SIYU_SECRET_KEY="benchmark-only") as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        _sign_in(client)
+        for label, template in LISTS:
+            first = template.format(**values)
+            _follow(client, first)  # warm: the first pass reads pages from disk
+            results.append({"list": label, **_follow(client, first)})
     every = sorted(t for r in results for t in r.pop("timings"))
     return {
         "lists": results,
