@@ -31,6 +31,7 @@ NAV = (
     ("/", N_("Home")),
     ("/customers", N_("Customers")),
     ("/imports", N_("Imports")),
+    ("/inbound", N_("Forms and QR codes")),
     ("/links", N_("Links")),
     ("/handover", N_("Handover")),
     ("/audit", N_("Audit log")),
