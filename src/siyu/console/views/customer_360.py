@@ -22,12 +22,23 @@ from siyu.contacts import service as contacts_service
 from siyu.contacts.models import CONSENT_CHANNELS, IDENTITY_KINDS, Contact
 from siyu.contacts.orders import list_orders
 from siyu.errors import Forbidden, Invalid, SiyuError
+from siyu.events.activity import activity
 from siyu.staff.permissions import check_contact
 from siyu.staff.service import list_staff
 
 router = APIRouter()
 
 ORDERS_PAGE = 20
+ACTIVITY_PAGE = 20
+STAGES = {"visitor": N_("Visitor"), "lead": N_("Lead"), "customer": N_("Customer")}
+EVENT_TYPES = {
+    "page": N_("Page view"),
+    "screen": N_("Screen view"),
+    "track": N_("Event"),
+    "identify": N_("Identified"),
+    "group": N_("Joined a group"),
+    "alias": N_("Linked ids"),
+}
 KINDS = {
     "phone": N_("Phone"),
     "email": N_("E-mail"),
@@ -96,6 +107,30 @@ def _orders(page: Page, contact_id: int, cursor: str | None) -> dict[str, Any]:
     return {"orders": found.items, "orders_next": found.next_cursor}
 
 
+def _summary(values: dict[str, Any], limit: int = 3) -> str:
+    """A few properties or traits on one line; the full ones stay in the API and the CLI."""
+    shown = [f"{key}: {value}" for key, value in values.items() if value not in (None, "", {}, [])]
+    text = ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "")
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+def _activity(page: Page, contact_id: int, cursor: str | None) -> dict[str, Any]:
+    found = activity(page.session, contact_id=contact_id, limit=ACTIVITY_PAGE, cursor=cursor)
+    for item in found.items:
+        if item["kind"] == "event":
+            values = dict(item["properties"])
+            if item["type"] in ("page", "screen"):
+                item["where"] = values.pop("path", None) or item["page"].get("path") or ""
+                item["title"] = item["name"] or values.pop("title", None) or ""
+                values = {}
+            item["summary"] = _summary(values)
+    return {
+        "activity": found.items,
+        "activity_next": found.next_cursor,
+        "event_types": _translated(page, EVENT_TYPES),
+    }
+
+
 def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, Any]:
     data = contacts_service.profile(page.session, contact, recent_orders=0)
     for key in ("first_order_at", "last_order_at", "created_at", "updated_at"):
@@ -126,7 +161,10 @@ def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, A
         "can_tag": _may(page, contact, "tag"),
         "can_note": _may(page, contact, "note"),
         "can_edit": _may(page, contact, "edit"),
+        "stage": data["lifecycle_stage"],
+        "stage_name": page.gettext(STAGES.get(data["lifecycle_stage"], data["lifecycle_stage"])),
         **_orders(page, contact.id, None),
+        **_activity(page, contact.id, None),
     }
 
 
@@ -158,6 +196,24 @@ def more_orders(page: SignedIn, ref: str, cursor: str = "") -> Response:
     if page.is_htmx:
         return page.render("customers/_order_items.html", **context)
     return page.render("customers/orders.html", **context)
+
+
+@router.get("/customers/{ref}/activity")
+def more_activity(page: SignedIn, ref: str, cursor: str = "") -> Response:
+    """The next items of the activity feed: rows to append for HTMX, a page without."""
+    try:
+        contact = _contact(page, ref)
+    except Forbidden:
+        return _forbidden(page)
+    context = {
+        "contact_id": contact.id,
+        "c": {"id": contact.id, "name": contact.name},
+        "statuses": _translated(page, STATUSES),
+        **_activity(page, contact.id, cursor or None),
+    }
+    if page.is_htmx:
+        return page.render("customers/_activity_items.html", **context)
+    return page.render("customers/activity.html", **context)
 
 
 def _after_write(
