@@ -9,12 +9,12 @@ import functools
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -104,7 +104,7 @@ def _wait_for(page: Page, database_url: str, anonymous_id: str, count: int) -> l
 
 
 def test_a_shop_page_tracks_a_visitor_through_sign_up(
-    page: Page, shop: str, live_server: Server, shots: Shots
+    page: Page, shop: str, live_server: Server, shots: Shots, sign_in: Callable[..., Page]
 ) -> None:
     # The first batch meets a server error: the script must send it again, and only once.
     attempts: list[int] = []
@@ -169,4 +169,22 @@ def test_a_shop_page_tracks_a_visitor_through_sign_up(
         contact = session.get(Contact, owners["anonymous_id"])
         assert contact is not None
         assert lifecycle.stage(session, contact) == "lead"
+        contact_id = contact.id
     engine.dispose()
+
+    # The operator sees the visit on the customer's 360, with the stage it reached.
+    sign_in(live_server.people.admin, next=f"/customers/{contact_id}")
+    activity = page.locator("#activity")
+    expect(activity).to_contain_text("add_to_cart")
+    expect(activity).to_contain_text("checkout_started")
+    expect(activity).to_contain_text("shop-user-7")
+    expect(page.locator(".badge.stage")).to_have_text("Lead")
+
+
+def test_the_funnel_page_draws_a_funnel(as_admin: Page, shots: Shots) -> None:
+    page = as_admin
+    page.get_by_role("link", name="Lead to deal").click()
+    expect(page.get_by_role("heading", name="Lead to deal")).to_be_visible()
+    expect(page.locator("[data-funnel] canvas")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Repeat order")
+    shots.take("funnel")
