@@ -139,6 +139,15 @@ def _client(
                 failures.append(response.status_code)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(folder: Path, batches: int, clients: int = 2, seed: int = 11) -> dict[str, Any]:
     """Post `batches` batches of 100 events from `clients` concurrent connections."""
     from benchmarks.api360 import _free_port  # the 360 benchmark's helper; same need
@@ -163,12 +172,15 @@ def measure(folder: Path, batches: int, clients: int = 2, seed: int = 11) -> dic
             )
             for i in range(clients)
         ]
+        # The server's own CPU time tells its cost apart from the clients' on a shared machine.
+        cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
+        cpu_after = _cpu_seconds(server.pid)
     finally:
         server.terminate()
         try:
@@ -187,6 +199,11 @@ def measure(folder: Path, batches: int, clients: int = 2, seed: int = 11) -> dic
         "p50_ms": statistics.median(timings),
         "p99_ms": timings[min(len(timings) - 1, round(0.99 * len(timings)) - 1)],
         "max_ms": timings[-1],
+        "server_cpu_ms_per_batch": (
+            (cpu_after - cpu_before) * 1000 / batches
+            if cpu_before is not None and cpu_after is not None
+            else None
+        ),
     }
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from siyu.events.models import EVENT_TYPES
 
 # Segment's own limits, which the SDKs already respect: 32 KB an event, 500 KB a batch.
@@ -48,18 +50,62 @@ def decode_body(raw: bytes, *, encoding: str | None, limit: int) -> Any:
         body = raw
     if len(body) > limit:
         raise BadRequest("too_large", f"the body is larger than {limit // 1024} KB")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest("invalid_json", f"the body is not valid JSON: {error}") from None
+    data = parse_json(body)
     if not isinstance(data, dict):
         raise BadRequest("invalid_json", "the body must be a JSON object")
     return data
 
 
+# orjson reads integers past 64 bits as floats, losing digits of a long numeric id. Any run
+# of 19 digits (strings too) sends a body to json; translate + `in` finds one at C speed,
+# twenty times faster than a regular expression.
+_DIGITS_ONLY = bytes(ord("0") if chr(i).isdigit() and i < 128 else ord(" ") for i in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def _no_constant(_name: str) -> None:
+    return None
+
+
+def _finite(text: str) -> float | None:
+    value = float(text)
+    return None if value in (float("inf"), float("-inf")) else value
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON, read by orjson (several times faster than json) whenever it reads it exactly.
+
+    What orjson refuses and json accepts (NaN, Infinity, UTF-16, lone surrogates) and
+    integers past 64 bits go to json, so nothing accepted before is refused now. NaN and
+    ±Infinity, which JSON does not have, become null, as JavaScript's JSON.stringify writes
+    them: the stored JSON stays valid on both databases.
+    """
+    if _LONG_NUMBER not in body.translate(_DIGITS_ONLY):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest("invalid_json", f"the body is not valid JSON: {error}") from None
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON as json.dumps(ensure_ascii=False) writes it (a float may be shorter)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        pass  # integers past 64 bits, or text that is not Unicode
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        raise BadRequest("invalid_event", "the event holds a lone UTF-16 surrogate") from None
+
+
 def event_size(message: dict[str, Any]) -> int:
     # Compact UTF-8, as it is stored: never stricter than the SDKs, which count ASCII-escaped.
-    return len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode())
+    return len(dump_json(message))
 
 
 _LENIENT = re.compile(
@@ -163,10 +209,29 @@ def _object(message: dict[str, Any], key: str, where: str) -> dict[str, Any] | N
 
 
 def _merged(outer: dict[str, Any] | None, inner: dict[str, Any] | None) -> dict[str, Any] | None:
-    # The item's own keys win: they are the more specific statement.
+    # The item's own keys win: they are the more specific statement. Without keys of its own
+    # an item shares the batch's dict (never changed), so it is serialised once per request.
     if not outer:
         return inner
-    return {**outer, **(inner or {})}
+    if not inner:
+        return outer
+    return {**outer, **inner}
+
+
+class _Times:
+    """Times parsed once per request: a batch's items mostly carry the same few strings."""
+
+    def __init__(self) -> None:
+        self.parsed: dict[str, datetime | None] = {}
+
+    def parse(self, value: Any, field: str) -> datetime | None:
+        if not isinstance(value, str):
+            return parse_time(value, field)
+        parsed = self.parsed.get(value)
+        if parsed is None:
+            # Only good times are kept: a bad one fails again, naming its own item.
+            parsed = self.parsed[value] = parse_time(value, field)
+        return parsed
 
 
 def read_message(
@@ -176,6 +241,7 @@ def read_message(
     received_at: datetime,
     batch: dict[str, Any] | None = None,
     where: str = "",
+    times: _Times | None = None,
 ) -> Message:
     """Check one call. `kind` is the endpoint's type (None in a batch: the item's own)."""
     if not isinstance(message, dict):
@@ -216,10 +282,11 @@ def read_message(
     integrations = _merged(
         batch and _object(batch, "integrations", ""), _object(message, "integrations", where)
     )
-    original = parse_time(
+    parse = (times or _Times()).parse
+    original = parse(
         message.get("timestamp") or message.get("originalTimestamp"), where + "timestamp"
     )
-    sent_at = parse_time(message.get("sentAt") or (batch or {}).get("sentAt"), where + "sentAt")
+    sent_at = parse(message.get("sentAt") or (batch or {}).get("sentAt"), where + "sentAt")
     return Message(
         type=kind,
         # A call without a messageId cannot be deduplicated; give it one of its own.
@@ -246,7 +313,10 @@ def read_request(body: dict[str, Any], *, kind: str, received_at: datetime) -> l
         raise BadRequest("invalid_batch", "batch must be an array of events")
     if len(items) > MAX_BATCH_EVENTS:
         raise BadRequest("too_many_events", f"a batch holds at most {MAX_BATCH_EVENTS} events")
+    times = _Times()
     return [
-        read_message(item, kind=None, received_at=received_at, batch=body, where=f"batch[{i}].")
+        read_message(
+            item, kind=None, received_at=received_at, batch=body, where=f"batch[{i}].", times=times
+        )
         for i, item in enumerate(items)
     ]

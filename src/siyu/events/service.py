@@ -7,22 +7,20 @@ whatever its size: the identity lookups and contact creation go through the impo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from siyu.contacts.identity import Claim, lookup_identities, resolve
+from siyu.contacts.identity import Claim, ImportMemory, lookup_identities, resolve
 from siyu.contacts.models import Contact
 from siyu.db.bulk import time_storage
-from siyu.db.sql import one_of
 from siyu.db.types import utcnow
-from siyu.events.intake import BadRequest, Message
-from siyu.events.models import Event, EventGroup, EventGroupMember
+from siyu.events.intake import BadRequest, Message, dump_json
+from siyu.events.models import EventGroup, EventGroupMember
 from siyu.events.traits import identities_from, profile_from
 
 # Contact.source of people first seen through the event API.
@@ -59,19 +57,27 @@ def record(
     return len(fresh)
 
 
+# Which of a request's messageIds the source sent before: one indexed probe per id, written
+# as SQL so each request skips building and compiling a statement. The ids travel as one
+# parameter (a JSON array on SQLite, an array on PostgreSQL), like siyu.db.sql.one_of.
+_SEEN_SQL = {
+    "sqlite": "SELECT message_id FROM event WHERE source_id = ? "
+    "AND message_id IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT message_id FROM event WHERE source_id = %s "
+    "AND message_id IN (SELECT unnest(%s::text[]))",
+}
+
+
 def _unseen(session: Session, source_id: int, messages: Sequence[Message]) -> list[Message]:
     by_id: dict[str, Message] = {}
     for message in messages:
         by_id.setdefault(message.message_id, message)  # a batch may repeat itself too
-    table = Event.__table__
-    seen = set(
-        session.execute(
-            select(table.c.message_id).where(
-                table.c.source_id == source_id,
-                one_of(session, table.c.message_id, list(by_id)),
-            )
-        ).scalars()
-    )
+    connection = session.connection()
+    dialect = connection.dialect.name
+    ids: Any = list(by_id)
+    if dialect == "sqlite":
+        ids = dump_json(ids).decode()
+    seen = {row[0] for row in connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids))}
     return [m for mid, m in by_id.items() if mid not in seen]
 
 
@@ -115,8 +121,42 @@ def _resolve(session: Session, source_id: int, messages: list[Message]) -> list[
         source=CONTACT_SOURCE,
         actor=f"event_source:{source_id}",
         reason="event identity",
+        memory=_holders(session, [i for c in claims for i in c.identities]),
     )
     return resolution.contact_ids
+
+
+# Who holds which of a request's identities, in one statement of plain SQL: the pairs travel
+# as one parameter, each probing the (kind, value) index.
+_HOLDERS_SQL = {
+    "sqlite": "SELECT i.kind, i.value, i.contact_id FROM json_each(?) AS j "
+    "JOIN contact_identity AS i "
+    "ON i.kind = json_extract(j.value, '$[0]') AND i.value = json_extract(j.value, '$[1]')",
+    "postgresql": "SELECT i.kind, i.value, i.contact_id "
+    "FROM unnest(%s::text[], %s::text[]) AS j(kind, value) "
+    "JOIN contact_identity AS i ON i.kind = j.kind AND i.value = j.value",
+}
+
+
+def _holders(session: Session, identities: list[tuple[str, str]]) -> ImportMemory:
+    """The identities already held, as resolve's memory, so it looks up only the others.
+
+    Read in this request's transaction and used by it alone, so it cannot go stale; resolve
+    builds one statement per identity kind, which costs more than the lookup itself.
+    """
+    memory = ImportMemory()
+    pairs = list(dict.fromkeys(identities))
+    if not pairs:
+        return memory
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        params: tuple[Any, ...] = (dump_json(pairs).decode(),)
+    else:
+        params = ([k for k, _ in pairs], [v for _, v in pairs])
+    for kind, value, contact_id in connection.exec_driver_sql(_HOLDERS_SQL[dialect], params):
+        memory.hold((kind, value), contact_id)
+    return memory
 
 
 def _apply_traits(session: Session, messages: list[Message], contact_ids: list[int]) -> None:
@@ -134,9 +174,16 @@ def _apply_traits(session: Session, messages: list[Message], contact_ids: list[i
             select(table.c.id, table.c.traits).where(table.c.id.in_(list(updates)))
         )
     }
-    for contact_id, traits in updates.items():
-        merged = {**(current.get(contact_id) or {}), **traits}
-        session.execute(update(table).where(table.c.id == contact_id).values(traits=merged))
+    # One executemany of plain SQL rather than a statement per contact.
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"UPDATE contact SET traits = {mark} WHERE id = {mark}",
+        [
+            (dump_json({**(current.get(contact_id) or {}), **traits}).decode(), contact_id)
+            for contact_id, traits in updates.items()
+        ],
+    )
 
 
 def _insert_for(session: Session) -> Any:
@@ -182,7 +229,7 @@ def _record_groups(
 def _json(value: dict[str, Any] | None, message: Message) -> str | None:
     if value is None:
         return None
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = dump_json(value).decode()
     if "\\u0000" in text:
         # PostgreSQL's JSON cannot hold NUL; refuse it on every database alike.
         raise BadRequest("invalid_event", f"event {message.message_id} holds a NUL character")
@@ -196,7 +243,25 @@ def _insert(
     contact_ids: list[int],
     received_at: datetime,
 ) -> None:
-    stored = time_storage(session)
+    convert = time_storage(session)
+    # A batch's items mostly share their times and their batch's context: each distinct time
+    # is converted, and each shared dict serialised, once per request.
+    times: dict[datetime | None, Any] = {None: None}
+    texts: dict[int, str | None] = {}
+
+    def stored(value: datetime | None) -> Any:
+        try:
+            return times[value]
+        except KeyError:
+            text = times[value] = convert(value)
+            return text
+
+    def shared(value: dict[str, Any] | None, message: Message) -> str | None:
+        key = id(value)
+        if key not in texts:
+            texts[key] = _json(value, message)
+        return texts[key]
+
     received = stored(received_at)
     rows = [
         (
@@ -208,8 +273,8 @@ def _insert(
             m.anonymous_id,
             m.user_id,
             _json(m.properties, m),
-            _json(m.context, m),
-            _json(m.integrations, m),
+            shared(m.context, m),
+            shared(m.integrations, m),
             stored(m.timestamp),
             stored(m.original_timestamp),
             stored(m.sent_at),
