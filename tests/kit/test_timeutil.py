@@ -49,6 +49,7 @@ def test_naive_times_convert_as_the_zone_says(value: datetime, zone: ZoneInfo) -
 def test_time_text_converts_as_the_zone_says(
     value: datetime, zone: ZoneInfo, separator: str
 ) -> None:
+    value = value.replace(fold=0)  # text cannot say which of a repeated hour it means
     text = value.isoformat(separator)
     # Twice: the second answer comes from the per-hour offset suffix.
     assert parse_time(text, zone) == slow(value, zone)
