@@ -115,3 +115,16 @@ def test_a_long_numeric_user_id_is_stored_exactly(client: TestClient, source: So
     headers = {"Content-Type": "application/json", **basic(source.key)}
     assert client.post("/v1/track", content=raw, headers=headers).status_code == 200
     assert [e.user_id for e in events()] == ["123456789012345678901234567890"]
+
+
+def test_nul_in_stored_json_is_refused_whole(client: TestClient, source: Source) -> None:
+    # PostgreSQL's JSON cannot hold NUL, so no database may store it.
+    headers = {"Content-Type": "application/json", **basic(source.key)}
+    ok = {"type": "track", "userId": "u", "event": "a", "messageId": "ok"}
+    for body in (
+        {"batch": [ok, {**ok, "messageId": "bad", "properties": {"note": "a\x00b"}}]},
+        {"batch": [ok], "context": {"page": {"title": "\x00"}}},
+    ):
+        response = client.post("/v1/batch", content=json.dumps(body).encode(), headers=headers)
+        assert response.status_code == 400 and response.json()["code"] == "invalid_event"
+    assert events() == []

@@ -84,23 +84,21 @@ def _header_key(request: Request) -> tuple[bool, str | None]:
     return False, None
 
 
-def _write_lock() -> AbstractContextManager[Any]:
-    return _sqlite_writes if get_engine().dialect.name == "sqlite" else nullcontext()
-
-
 def _store(kind: str, body: dict[str, Any], header: tuple[bool, str | None]) -> None:
     received_at = utcnow()
     messages = read_request(body, kind=kind, received_at=received_at)
     named, key = header
     if not named:
         key = body.get("writeKey") if isinstance(body.get("writeKey"), str) else None
+    dialect = get_engine().dialect.name
+    # Everything that needs no database happens before the lock, which is the bottleneck.
+    prepared = service.prepare(messages, received_at=received_at, dialect=dialect)
+    lock: AbstractContextManager[Any] = _sqlite_writes if dialect == "sqlite" else nullcontext()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with _write_lock(), unit_of_work() as session:
+            with lock, unit_of_work() as session:
                 source_id = sources.authenticate(session, key)
-                service.record(
-                    session, source_id=source_id, messages=messages, received_at=received_at
-                )
+                service.store(session, source_id=source_id, prepared=prepared)
             return
         except (IntegrityError, OperationalError):
             # A concurrent writer created the same person or held the lock: do it again

@@ -3,11 +3,15 @@
 One call handles a whole request (up to a 2,500-event batch) with a fixed number of statements,
 whatever its size: the identity lookups and contact creation go through the importers'
 `resolve` in one pass, and events are one executemany. Services never commit.
+
+`prepare` does the work that needs no database (identities, JSON, times) so the API can do it
+before taking SQLite's write lock; `store` does the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from siyu.contacts.identity import Claim, ImportMemory, lookup_identities, resolve
 from siyu.contacts.models import Contact
-from siyu.db.bulk import time_storage
+from siyu.db.bulk import utc_text
 from siyu.db.types import utcnow
 from siyu.events.intake import BadRequest, Message, dump_json
 from siyu.events.models import EventGroup, EventGroupMember
@@ -43,17 +47,118 @@ _EVENT_COLUMNS = (
 )
 
 
+@dataclass
+class Prepared:
+    """A request's messages (the first of each messageId) with what needs no database."""
+
+    messages: list[Message]
+    # Who each message names; an alias's previousId is looked up when stored.
+    claims: list[Claim]
+    # Each event's columns after source_id and contact_id, in storage form.
+    rows: list[tuple[Any, ...]]
+    # Messages whose JSON holds NUL, refused only if they are new (a duplicate is skipped).
+    refused: set[int]
+
+
 def record(
     session: Session, *, source_id: int, messages: Sequence[Message], received_at: datetime
 ) -> int:
     """Store the messages not seen before from this source; returns how many were new."""
-    fresh = _unseen(session, source_id, messages)
+    dialect = session.get_bind().dialect.name
+    return store(
+        session,
+        source_id=source_id,
+        prepared=prepare(messages, received_at=received_at, dialect=dialect),
+    )
+
+
+def prepare(messages: Sequence[Message], *, received_at: datetime, dialect: str) -> Prepared:
+    """Claims and event rows of a request's messages; pure, so it runs outside any lock."""
+    by_id: dict[str, Message] = {}
+    for message in messages:
+        by_id.setdefault(message.message_id, message)  # a batch may repeat itself too
+    unique = list(by_id.values())
+    convert = utc_text if dialect == "sqlite" else None
+    # A batch's items mostly share their times and their batch's context: each distinct time
+    # is converted, and each shared dict serialised, once per request.
+    times: dict[datetime | None, Any] = {None: None}
+    texts: dict[int, str] = {}
+    refused: set[int] = set()
+
+    def stored(value: datetime | None) -> Any:
+        if convert is None:
+            return value
+        try:
+            return times[value]
+        except KeyError:
+            text = times[value] = convert(value)
+            return text
+
+    def text(value: dict[str, Any] | None, index: int, shared: bool = True) -> str | None:
+        if value is None:
+            return None
+        key = id(value)
+        serialised = texts.get(key) if shared else None
+        if serialised is None:
+            serialised = dump_json(value).decode()
+            if shared:
+                texts[key] = serialised
+        if "\\u0000" in serialised:
+            refused.add(index)
+        return serialised
+
+    received = stored(received_at)
+    claims = []
+    rows = []
+    for index, m in enumerate(unique):
+        claims.append(_claim(m))
+        rows.append(
+            (
+                m.type,
+                m.name,
+                m.message_id,
+                m.anonymous_id,
+                m.user_id,
+                text(m.properties, index, shared=False),
+                text(m.context, index),
+                text(m.integrations, index),
+                stored(m.timestamp),
+                stored(m.original_timestamp),
+                stored(m.sent_at),
+                received,
+            )
+        )
+    return Prepared(messages=unique, claims=claims, rows=rows, refused=refused)
+
+
+def _claim(message: Message) -> Claim:
+    identities: list[tuple[str, str]] = []
+    if message.user_id:
+        identities.append(("external_id", message.user_id))
+    if message.anonymous_id:
+        identities.append(("anonymous_id", message.anonymous_id))
+    profile: dict[str, Any] = {}
+    if message.type == "identify":
+        identities += [i for i in identities_from(message.traits) if i not in identities]
+        profile = profile_from(message.traits)
+    return Claim(identities=identities, profile=profile)
+
+
+def store(session: Session, *, source_id: int, prepared: Prepared) -> int:
+    """Store the prepared messages not seen before from this source; how many were new."""
+    fresh = _unseen(session, source_id, prepared.messages)
     if not fresh:
         return 0
-    contact_ids = _resolve(session, source_id, fresh)
-    _apply_traits(session, fresh, contact_ids)
-    _record_groups(session, source_id, fresh, contact_ids)
-    _insert(session, source_id, fresh, contact_ids, received_at)
+    for index in fresh:
+        if index in prepared.refused:
+            # PostgreSQL's JSON cannot hold NUL; refuse it on every database alike.
+            message_id = prepared.messages[index].message_id
+            raise BadRequest("invalid_event", f"event {message_id} holds a NUL character")
+    messages = [prepared.messages[i] for i in fresh]
+    contact_ids = _resolve(session, source_id, messages, [prepared.claims[i] for i in fresh])
+    _apply_traits(session, messages, contact_ids)
+    _record_groups(session, source_id, messages, contact_ids)
+    _insert(session, source_id, [prepared.rows[i] for i in fresh], contact_ids)
     return len(fresh)
 
 
@@ -68,17 +173,15 @@ _SEEN_SQL = {
 }
 
 
-def _unseen(session: Session, source_id: int, messages: Sequence[Message]) -> list[Message]:
-    by_id: dict[str, Message] = {}
-    for message in messages:
-        by_id.setdefault(message.message_id, message)  # a batch may repeat itself too
+def _unseen(session: Session, source_id: int, messages: list[Message]) -> list[int]:
+    """Indexes of the messages (unique by messageId) this source has not sent before."""
     connection = session.connection()
     dialect = connection.dialect.name
-    ids: Any = list(by_id)
+    ids: Any = [m.message_id for m in messages]
     if dialect == "sqlite":
         ids = dump_json(ids).decode()
     seen = {row[0] for row in connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids))}
-    return [m for mid, m in by_id.items() if mid not in seen]
+    return [i for i, m in enumerate(messages) if m.message_id not in seen]
 
 
 def _alias_identities(
@@ -98,23 +201,21 @@ def _alias_identities(
     return named
 
 
-def _resolve(session: Session, source_id: int, messages: list[Message]) -> list[int]:
+def _resolve(
+    session: Session, source_id: int, messages: list[Message], claims: list[Claim]
+) -> list[int]:
     """The contact of every message, creating and merging contacts as their ids prove."""
     aliases = _alias_identities(session, messages)
-    claims = []
-    for message in messages:
-        identities: list[tuple[str, str]] = []
-        if message.user_id:
-            identities.append(("external_id", message.user_id))
-        if message.anonymous_id:
-            identities.append(("anonymous_id", message.anonymous_id))
-        profile: dict[str, Any] = {}
-        if message.type == "identify":
-            identities += [i for i in identities_from(message.traits) if i not in identities]
-            profile = profile_from(message.traits)
-        elif message.type == "alias" and message.properties:
-            identities += aliases[message.properties["previousId"]]
-        claims.append(Claim(identities=identities, profile=profile))
+    if aliases:
+        claims = [
+            Claim(
+                identities=claim.identities + aliases[m.properties["previousId"]],
+                profile=claim.profile,
+            )
+            if m.type == "alias" and m.properties
+            else claim
+            for m, claim in zip(messages, claims, strict=True)
+        ]
     resolution = resolve(
         session,
         claims,
@@ -226,62 +327,9 @@ def _record_groups(
         session.execute(member.on_conflict_do_nothing())
 
 
-def _json(value: dict[str, Any] | None, message: Message) -> str | None:
-    if value is None:
-        return None
-    text = dump_json(value).decode()
-    if "\\u0000" in text:
-        # PostgreSQL's JSON cannot hold NUL; refuse it on every database alike.
-        raise BadRequest("invalid_event", f"event {message.message_id} holds a NUL character")
-    return text
-
-
 def _insert(
-    session: Session,
-    source_id: int,
-    messages: list[Message],
-    contact_ids: list[int],
-    received_at: datetime,
+    session: Session, source_id: int, rows: list[tuple[Any, ...]], contact_ids: list[int]
 ) -> None:
-    convert = time_storage(session)
-    # A batch's items mostly share their times and their batch's context: each distinct time
-    # is converted, and each shared dict serialised, once per request.
-    times: dict[datetime | None, Any] = {None: None}
-    texts: dict[int, str | None] = {}
-
-    def stored(value: datetime | None) -> Any:
-        try:
-            return times[value]
-        except KeyError:
-            text = times[value] = convert(value)
-            return text
-
-    def shared(value: dict[str, Any] | None, message: Message) -> str | None:
-        key = id(value)
-        if key not in texts:
-            texts[key] = _json(value, message)
-        return texts[key]
-
-    received = stored(received_at)
-    rows = [
-        (
-            source_id,
-            contact_id,
-            m.type,
-            m.name,
-            m.message_id,
-            m.anonymous_id,
-            m.user_id,
-            _json(m.properties, m),
-            shared(m.context, m),
-            shared(m.integrations, m),
-            stored(m.timestamp),
-            stored(m.original_timestamp),
-            stored(m.sent_at),
-            received,
-        )
-        for m, contact_id in zip(messages, contact_ids, strict=True)
-    ]
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -292,4 +340,6 @@ def _insert(
         f"VALUES ({', '.join([mark] * len(_EVENT_COLUMNS))}) "
         "ON CONFLICT (source_id, message_id) DO NOTHING"
     )
-    connection.exec_driver_sql(sql, rows)
+    connection.exec_driver_sql(
+        sql, [(source_id, c, *row) for row, c in zip(rows, contact_ids, strict=True)]
+    )
