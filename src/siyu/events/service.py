@@ -19,7 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from siyu.contacts.identity import Claim, ImportMemory, lookup_identities, resolve
+from siyu.contacts.identity import (
+    PROFILE_FIELDS,
+    Claim,
+    ImportMemory,
+    lookup_identities,
+    resolve,
+)
 from siyu.contacts.models import Contact
 from siyu.db.bulk import utc_text
 from siyu.db.types import utcnow
@@ -222,7 +228,7 @@ def _resolve(
         source=CONTACT_SOURCE,
         actor=f"event_source:{source_id}",
         reason="event identity",
-        memory=_holders(session, [i for c in claims for i in c.identities]),
+        memory=_holders(session, claims),
     )
     return resolution.contact_ids
 
@@ -239,14 +245,23 @@ _HOLDERS_SQL = {
 }
 
 
-def _holders(session: Session, identities: list[tuple[str, str]]) -> ImportMemory:
-    """The identities already held, as resolve's memory, so it looks up only the others.
+_PROFILES_SQL = {
+    "sqlite": f"SELECT id, {', '.join(PROFILE_FIELDS)} FROM contact "
+    "WHERE id IN (SELECT value FROM json_each(?))",
+    "postgresql": f"SELECT id, {', '.join(PROFILE_FIELDS)} FROM contact WHERE id = ANY(%s)",
+}
 
-    Read in this request's transaction and used by it alone, so it cannot go stale; resolve
-    builds one statement per identity kind, which costs more than the lookup itself.
+
+def _holders(session: Session, claims: list[Claim]) -> ImportMemory:
+    """What resolve would read, as its memory, so it reads only the rest.
+
+    Which contact holds each identity already known, and for the contacts that identify
+    calls name, which profile fields they have set (resolve then fills only those that may be
+    empty). Read in this request's transaction and used by it alone, so it cannot go stale;
+    resolve builds a statement per identity kind, which costs more than this whole lookup.
     """
     memory = ImportMemory()
-    pairs = list(dict.fromkeys(identities))
+    pairs = list(dict.fromkeys(i for c in claims for i in c.identities))
     if not pairs:
         return memory
     connection = session.connection()
@@ -257,6 +272,14 @@ def _holders(session: Session, identities: list[tuple[str, str]]) -> ImportMemor
         params = ([k for k, _ in pairs], [v for _, v in pairs])
     for kind, value, contact_id in connection.exec_driver_sql(_HOLDERS_SQL[dialect], params):
         memory.hold((kind, value), contact_id)
+    profiled = {memory.holder(i) for c in claims if c.profile for i in c.identities}
+    profiled.discard(None)
+    if profiled:
+        ids: Any = sorted(profiled)
+        if dialect == "sqlite":
+            ids = dump_json(ids).decode()
+        for contact_id, *values in connection.exec_driver_sql(_PROFILES_SQL[dialect], (ids,)):
+            memory.learn(contact_id, dict(zip(PROFILE_FIELDS, values, strict=True)))
     return memory
 
 
