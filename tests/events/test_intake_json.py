@@ -58,12 +58,11 @@ def test_written_json_is_what_json_writes(value: dict) -> None:
 
 
 def test_a_lone_surrogate_is_refused_not_a_server_error() -> None:
-    body = {
-        "batch": [{"type": "track", "userId": "u", "event": "e", "properties": {"a": "\ud800"}}]
-    }
-    with pytest.raises(BadRequest) as refused:
-        read_request(body, kind="batch", received_at=datetime.now(UTC))
-    assert refused.value.code == "invalid_event"
+    call = {"type": "track", "userId": "u\ud800", "event": "e"}
+    for kind, body in (("batch", {"batch": [call]}), ("track", call)):
+        with pytest.raises(BadRequest) as refused:
+            read_request(body, kind=kind, received_at=datetime.now(UTC))
+        assert refused.value.code == "invalid_event"
 
 
 def test_shared_batch_context_and_times(client: TestClient, source: Source) -> None:

@@ -307,6 +307,7 @@ def read_message(
 def read_request(body: dict[str, Any], *, kind: str, received_at: datetime) -> list[Message]:
     """The messages of a request to /v1/<kind>, with every limit checked."""
     if kind != "batch":
+        dump_json(body)  # text no database can store (a lone surrogate) is refused here
         return [read_message(body, kind=kind, received_at=received_at)]
     items = body.get("batch")
     if not isinstance(items, list):
