@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from pathlib import Path
@@ -173,8 +174,14 @@ def serve(
         "(then send `Authorization: Bearer <key>`). Ctrl-C stops the server.",
         highlight=False,
     )
+    application = create_app()
+    # Everything built so far (modules, routes, templates) lives as long as the server: moved out
+    # of the collector's reach, full collections stop rescanning it between requests, which
+    # otherwise shows up as occasional 100-200 ms pauses.
+    gc.collect()
+    gc.freeze()
     try:
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning")
     finally:
         if stop:
             stop.set()
