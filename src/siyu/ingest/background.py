@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +35,9 @@ from siyu.kit.gcpause import fewer_collections
 
 # Files smaller than this are parsed in-process: starting a process costs about half a second.
 BACKGROUND_FROM_BYTES = 16 * 1024 * 1024
+# Parsed chunks held ready for the writer: enough to absorb either side's changes of pace, few
+# enough for flat memory (a chunk is some megabytes).
+CHUNKS_AHEAD = 3
 
 
 def pays_off(path: Path) -> bool:
@@ -94,27 +99,57 @@ def _receive(
     progress: Callable[[int], None] | None,
 ) -> Iterator[Chunk]:
     assert child.stdout is not None
-    while True:
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=CHUNKS_AHEAD)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read_ahead, args=(child.stdout, ahead, stop), name="siyu-parse-reader", daemon=True
+    )
+    reader.start()
+    try:
+        while True:
+            message = ahead.get()
+            if isinstance(message, EOFError):
+                child.wait()
+                errors.seek(0)
+                problem = errors.read().decode(errors="replace").strip()
+                raise RuntimeError(
+                    f"the parsing process stopped unexpectedly (exit code {child.returncode})"
+                    + (f": {problem.splitlines()[-1]}" if problem else "")
+                )
+            if isinstance(message, BaseException):
+                raise RuntimeError(f"reading what the parsing process sent failed: {message}")
+            kind, payload, advanced = message
+            if progress and advanced:
+                progress(advanced)
+            if kind == "chunk":
+                yield payload
+            elif kind == "done":
+                return
+            elif kind == "invalid":
+                raise Invalid(payload)
+            else:
+                raise RuntimeError(f"parsing {display_name} failed: {payload}")
+    finally:
+        stop.set()
+
+
+def _read_ahead(stream: BinaryIO, ahead: queue.Queue[Any], stop: threading.Event) -> None:
+    """Take chunks off the pipe (and decode them) as soon as they come, so the parser never
+    waits while this process writes: its pace varies, and a pipe holds less than one chunk."""
+    while not stop.is_set():
         try:
-            kind, payload, advanced = pickle.load(child.stdout)
-        except EOFError:
-            child.wait()
-            errors.seek(0)
-            problem = errors.read().decode(errors="replace").strip()
-            raise RuntimeError(
-                f"the parsing process stopped unexpectedly (exit code {child.returncode})"
-                + (f": {problem.splitlines()[-1]}" if problem else "")
-            ) from None
-        if progress and advanced:
-            progress(advanced)
-        if kind == "chunk":
-            yield _decode(payload)
-        elif kind == "done":
+            kind, payload, advanced = pickle.load(stream)
+            message: Any = (kind, _decode(payload) if kind == "chunk" else payload, advanced)
+        except Exception as error:  # EOF or a damaged stream: the importer reports it
+            message = error
+        while not stop.is_set():
+            try:
+                ahead.put(message, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        if isinstance(message, BaseException) or message[0] != "chunk":
             return
-        elif kind == "invalid":
-            raise Invalid(payload)
-        else:
-            raise RuntimeError(f"parsing {display_name} failed: {payload}")
 
 
 def parse_to(channel: BinaryIO, path: str, fmt: str, display_name: str, chunk_rows: int) -> None:
