@@ -68,6 +68,18 @@ def machine() -> dict[str, str]:
     }
 
 
+def cpu_probe() -> float:
+    """Seconds a fixed pure-Python loop takes, best of three. This machine is a shared virtual
+    one whose speed drifts by half within an hour; the probe, taken before and after the
+    measurements, says how fast it was while they ran."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(5_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def fresh_database(path: Path) -> str:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -315,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     DATA.mkdir(parents=True, exist_ok=True)
 
     facts = machine()
+    probe_before = cpu_probe()
     print(f"machine: {facts['CPU']}, {facts['Cores']} cores, {facts['RAM']}")
     print(f"import benchmark, {args.rows:,} rows")
     imp = import_benchmark(args.rows, args.seed, args.profile)
@@ -328,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_events:
         print("event ingestion benchmark")
         events = events_benchmark(args.event_batches)
+    facts["CPU probe (5M-step Python loop, best of 3)"] = (
+        f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
+    )
     write_results(facts, imp, api, events, console_list)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
