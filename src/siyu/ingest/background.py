@@ -3,9 +3,10 @@
 Reading and parsing a shop export costs about as much CPU as resolving and writing its records,
 and Python runs one thread at a time: a second process parses chunk N+1 while this one applies
 chunk N, which on a machine with two or more cores nearly doubles the rows per second. Chunks
-travel as pickles over a pipe; the pipe's small buffer keeps the parser only a little ahead, so
-memory stays flat whatever the file's size. The child never touches the database: if it fails,
-the import fails with its message and the caller's transaction writes nothing.
+travel over a pipe (orders as marshalled plain tuples, see `prepared.py`); a reader thread
+keeps at most CHUNKS_AHEAD of them ready, so memory stays flat whatever the file's size. The
+child never touches the database: if it fails, the import fails with its message and the
+caller's transaction writes nothing.
 
     python -m siyu.ingest.background PATH FORMAT DISPLAY_NAME CHUNK_ROWS
 """
