@@ -9,6 +9,7 @@ which enforce the roles; a view only hides what the role may not do.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -237,65 +238,70 @@ def _failed(page: Page, contact_id: int, sidebar: bool, error: SiyuError) -> Res
 Sidebar = Annotated[str, Form()]
 
 
+def _write(
+    page: Page,
+    ref: str,
+    sidebar: str,
+    change: Callable[[Contact], object],
+    message: str,
+    section: str | None = None,
+) -> Response:
+    """One change to a customer through its service, answered as `_after_write` does; the
+    service's refusal as `_failed` does."""
+    contact = _contact_or_none(page, ref)
+    if contact is None:
+        return _forbidden(page)
+    try:
+        change(contact)
+    except SiyuError as error:
+        return _failed(page, contact.id, bool(sidebar), error)
+    return _after_write(page, contact, bool(sidebar), message, section)
+
+
 @router.post("/customers/{ref}/tags")
 def add_tags(
     page: SignedIn, ref: str, tags: Annotated[str, Form()], sidebar: Sidebar = ""
 ) -> Response:
-    contact = _contact_or_none(page, ref)
-    if contact is None:
-        return _forbidden(page)
     labels = [t for t in tags.replace("，", ",").split(",") if t.strip()]
-    try:
+
+    def change(contact: Contact) -> None:
         if not labels:
             raise Invalid("give at least one tag")
         contacts_service.add_tags(page.session, contact=contact, tags=labels, actor=page.actor)
-    except SiyuError as error:
-        return _failed(page, contact.id, bool(sidebar), error)
-    return _after_write(page, contact, bool(sidebar), page.gettext("Tag added."), "tags")
+
+    return _write(page, ref, sidebar, change, page.gettext("Tag added."), "tags")
 
 
 @router.post("/customers/{ref}/tags/remove")
 def remove_tag(
     page: SignedIn, ref: str, tag: Annotated[str, Form()], sidebar: Sidebar = ""
 ) -> Response:
-    contact = _contact_or_none(page, ref)
-    if contact is None:
-        return _forbidden(page)
-    try:
+    def change(contact: Contact) -> None:
         contacts_service.remove_tag(page.session, contact=contact, tag=tag, actor=page.actor)
-    except SiyuError as error:
-        return _failed(page, contact.id, bool(sidebar), error)
-    return _after_write(page, contact, bool(sidebar), page.gettext("Tag removed."), "tags")
+
+    return _write(page, ref, sidebar, change, page.gettext("Tag removed."), "tags")
 
 
 @router.post("/customers/{ref}/notes")
 def add_note(
     page: SignedIn, ref: str, body: Annotated[str, Form()] = "", sidebar: Sidebar = ""
 ) -> Response:
-    contact = _contact_or_none(page, ref)
-    if contact is None:
-        return _forbidden(page)
-    try:
+    def change(contact: Contact) -> None:
         contacts_service.add_note(page.session, contact=contact, body=body, actor=page.actor)
-    except SiyuError as error:
-        return _failed(page, contact.id, bool(sidebar), error)
-    return _after_write(page, contact, bool(sidebar), page.gettext("Note added."), "notes")
+
+    return _write(page, ref, sidebar, change, page.gettext("Note added."), "notes")
 
 
 @router.post("/customers/{ref}/owner")
 def change_owner(
     page: SignedIn, ref: str, owner: Annotated[str, Form()] = "", sidebar: Sidebar = ""
 ) -> Response:
-    contact = _contact_or_none(page, ref)
-    if contact is None:
-        return _forbidden(page)
-    try:
+    def change(contact: Contact) -> None:
         contacts_service.update_contact(
             page.session, contact=contact, actor=page.actor, changes={"owner": owner or None}
         )
-    except SiyuError as error:
-        return _failed(page, contact.id, bool(sidebar), error)
-    return _after_write(page, contact, bool(sidebar), page.gettext("Owner changed."))
+
+    return _write(page, ref, sidebar, change, page.gettext("Owner changed."))
 
 
 @router.post("/customers/{ref}/consent")
@@ -307,10 +313,7 @@ def set_consent(
     purpose: Annotated[str, Form()] = "",
     sidebar: Sidebar = "",
 ) -> Response:
-    contact = _contact_or_none(page, ref)
-    if contact is None:
-        return _forbidden(page)
-    try:
+    def change(contact: Contact) -> None:
         contacts_service.set_consent(
             page.session,
             contact=contact,
@@ -320,13 +323,12 @@ def set_consent(
             source="console",
             actor=page.actor,
         )
-    except SiyuError as error:
-        return _failed(page, contact.id, bool(sidebar), error)
+
     if granted == "1":
         message = page.gettext("Consent recorded.")
     else:
         message = page.gettext("Consent withdrawn.")
-    return _after_write(page, contact, bool(sidebar), message)
+    return _write(page, ref, sidebar, change, message)
 
 
 @router.post("/customers/{ref}/identities")
