@@ -77,7 +77,7 @@ def _header_key(request: Request) -> tuple[bool, str | None]:
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthorized("the Basic credentials are not valid base64") from None
         return True, user.strip()
-    if scheme.lower() == "bearer" and token.startswith(sources.KEY_PREFIX):
+    if scheme.lower() == "bearer" and token.startswith(sources.WRITE_KEY.prefix):
         return True, token
     # Any other Bearer token (an OAuth access token, as Segment's docs show) travels with
     # writeKey in the body, which is what authenticates here.

@@ -6,9 +6,6 @@ so it opens nothing under /api.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,14 +14,10 @@ from siyu.db.types import utcnow
 from siyu.errors import Invalid, NotFound, Unauthorized
 from siyu.events.models import EventSource
 from siyu.kit.actor import Actor
+from siyu.kit.keys import KeyKind, matches
 from siyu.staff.permissions import allow
 
-KEY_PREFIX = "sywk_"
-PREFIX_LENGTH = len(KEY_PREFIX) + 8
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+WRITE_KEY = KeyKind("sywk_", random_bytes=24)
 
 
 def create_source(session: Session, *, name: str, actor: Actor) -> tuple[EventSource, str]:
@@ -33,11 +26,11 @@ def create_source(session: Session, *, name: str, actor: Actor) -> tuple[EventSo
     name = name.strip()
     if not name or len(name) > 120:
         raise Invalid("a source needs a name of 1 to 120 characters")
-    secret = KEY_PREFIX + secrets.token_urlsafe(24)
+    secret, prefix, secret_hash = WRITE_KEY.new()
     source = EventSource(
         name=name,
-        prefix=secret[:PREFIX_LENGTH],
-        secret_hash=_digest(secret),
+        prefix=prefix,
+        secret_hash=secret_hash,
         created_by=actor.label[:64],
     )
     session.add(source)
@@ -67,7 +60,7 @@ def revoke_source(session: Session, *, ref: str, actor: Actor) -> EventSource:
         source = session.get(EventSource, int(text)) if int(text) < 2**63 else None
     else:
         source = session.execute(
-            select(EventSource).where(EventSource.prefix == text[:PREFIX_LENGTH])
+            select(EventSource).where(EventSource.prefix == text[: WRITE_KEY.lookup_length])
         ).scalar_one_or_none()
     if source is None:
         raise NotFound(f"no event source {text!r}")
@@ -87,14 +80,15 @@ def authenticate(session: Session, write_key: str | None) -> int:
     """The id of the live source whose write key this is; Unauthorized otherwise."""
     if not write_key:
         raise Unauthorized("a write key is required: HTTP Basic user name or writeKey")
-    if not write_key.startswith(KEY_PREFIX):
+    prefix = WRITE_KEY.lookup(write_key)
+    if prefix is None:
         raise Unauthorized("not a Siyu write key")
     row = session.execute(
         select(EventSource.id, EventSource.secret_hash, EventSource.revoked_at).where(
-            EventSource.prefix == write_key[:PREFIX_LENGTH]
+            EventSource.prefix == prefix
         )
     ).first()
-    if row is None or not secrets.compare_digest(row.secret_hash, _digest(write_key)):
+    if row is None or not matches(row.secret_hash, write_key):
         raise Unauthorized("unknown write key")
     if row.revoked_at is not None:
         raise Unauthorized("this write key was revoked")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from argon2 import PasswordHasher
@@ -14,13 +13,14 @@ from siyu.audit import service as audit
 from siyu.db.types import utcnow
 from siyu.errors import Conflict, Invalid, NotFound, Unauthorized
 from siyu.kit.actor import Actor
+from siyu.kit.keys import KeyKind, matches
 from siyu.kit.normalize import normalise_email, normalise_phone
 from siyu.kit.pagination import is_id
 from siyu.staff.models import ROLES, SCOPES, ApiKey, StaffUser
 from siyu.staff.permissions import allow
 
 _hasher = PasswordHasher()
-KEY_PREFIX = "sy_"
+API_KEY = KeyKind("sy_")
 
 
 def create_staff(
@@ -204,10 +204,6 @@ def set_role(session: Session, *, login: str, role: str, actor: Actor) -> StaffU
     return staff
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def create_api_key(
     session: Session, *, name: str, scopes: list[str], actor: Actor
 ) -> tuple[ApiKey, str]:
@@ -218,11 +214,11 @@ def create_api_key(
         raise Invalid(
             f"scopes must be some of {', '.join(SCOPES)}; got {', '.join(scopes) or 'none'}"
         )
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    secret, prefix, secret_hash = API_KEY.new()
     key = ApiKey(
         name=name or "key",
-        prefix=secret[: len(KEY_PREFIX) + 8],
-        secret_hash=_digest(secret),
+        prefix=prefix,
+        secret_hash=secret_hash,
         scopes=",".join(s for s in SCOPES if s in scopes),
         created_by_id=actor.staff_id,
     )
@@ -269,14 +265,13 @@ def revoke_api_key(session: Session, *, key_id_or_prefix: str, actor: Actor) -> 
 
 
 def authenticate_key(session: Session, secret: str) -> ApiKey:
-    if not secret.startswith(KEY_PREFIX):
+    prefix = API_KEY.lookup(secret)
+    if prefix is None:
         raise Unauthorized("not a Siyu API key")
-    key = session.execute(
-        select(ApiKey).where(ApiKey.prefix == secret[: len(KEY_PREFIX) + 8])
-    ).scalar_one_or_none()
+    key = session.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("unknown or revoked API key")
-    if not secrets.compare_digest(key.secret_hash, _digest(secret)):
+    if not matches(key.secret_hash, secret):
         raise Unauthorized("unknown or revoked API key")
     if key.created_by_id is not None:
         creator = session.get(StaffUser, key.created_by_id)
