@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.contacts import rollups, service
+from siyu.contacts import rollups, search, service
 from siyu.contacts.identity import Claim, ImportMemory, normalise_identity, resolve
 from siyu.contacts.models import Contact, ContactAlias, ContactIdentity, ContactNote, ContactOrder
 from siyu.errors import Invalid, NotFound
@@ -144,14 +144,14 @@ def test_lookups_by_impossible_ids_and_overlong_identities(session: Session) -> 
             service.get_by_ref(session, ref)
     with pytest.raises(Invalid, match="longer than 255"):
         normalise_identity("external_id", "x" * 300)
-    assert service.list_contacts(session, text="99999999999999999999999").items == []
+    assert search.list_contacts(session, text="99999999999999999999999").items == []
 
 
 @pytest.mark.parametrize("common_from", [0, 5000], ids=["common-tag", "rare-tag"])
 def test_tag_filter_pages_the_same_either_way(
     session: Session, monkeypatch: pytest.MonkeyPatch, common_from: int
 ) -> None:
-    monkeypatch.setattr("siyu.contacts.service.COMMON_TAG", common_from)
+    monkeypatch.setattr("siyu.contacts.search.COMMON_TAG", common_from)
     actor = Actor.cli()
     tagged = []
     for n in range(7):
@@ -161,9 +161,9 @@ def test_tag_filter_pages_the_same_either_way(
             tagged.append(contact.id)
     seen, cursor = [], None
     while True:
-        page = service.list_contacts(session, tag="兴趣:茶", limit=2, cursor=cursor)
+        page = search.list_contacts(session, tag="兴趣:茶", limit=2, cursor=cursor)
         seen += [c["id"] for c in page.items]
         if not (cursor := page.next_cursor):
             break
     assert seen == sorted(tagged, reverse=True)
-    assert service.list_contacts(session, tag="no such tag").items == []
+    assert search.list_contacts(session, tag="no such tag").items == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from siyu.contacts import service
+from siyu.contacts import search, service
 from siyu.errors import Forbidden
 from siyu.kit.actor import Actor
 from siyu.staff.models import StaffUser
@@ -49,7 +49,7 @@ def test_staff_see_and_annotate_only_their_own_customers(
     session: Session, team: dict[str, StaffUser], customers: dict[str, int]
 ) -> None:
     mei = as_actor(team["mei"])
-    listed = service.list_contacts(session, actor=mei).items
+    listed = search.list_contacts(session, actor=mei).items
     assert [c["id"] for c in listed] == [customers["mine"]]
     mine = service.get_by_ref(session, customers["mine"], mei)
     service.add_note(session, contact=mine, body="喜欢清爽型", actor=mei)
@@ -76,7 +76,7 @@ def test_viewers_read_everything_and_change_nothing(
     session: Session, team: dict[str, StaffUser], customers: dict[str, int]
 ) -> None:
     eye = as_actor(team["eye"])
-    assert len(service.list_contacts(session, actor=eye).items) == 2
+    assert len(search.list_contacts(session, actor=eye).items) == 2
     contact = service.get_by_ref(session, customers["theirs"], eye)
     changes = (
         lambda: service.add_note(session, contact=contact, body="x", actor=eye),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from siyu.api.deps import DbSession, Id, Reader, Writer
-from siyu.contacts import orders, service
+from siyu.contacts import orders, search, service
 from siyu.contacts.models import Contact
 from siyu.contacts.schemas import (
     ConsentIn,
@@ -45,7 +45,7 @@ def list_contacts(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    page = service.list_contacts(
+    page = search.list_contacts(
         session, text=q, tag=tag, identity=identity, limit=limit, cursor=cursor, actor=actor
     )
     return {"items": page.items, "next_cursor": page.next_cursor}

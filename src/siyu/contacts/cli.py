@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from siyu.cli.output import console, print_json
+from siyu.contacts import search as contact_search
 from siyu.contacts import service
 from siyu.db.session import unit_of_work
 from siyu.kit.actor import Actor
@@ -79,7 +80,7 @@ def search(
 ) -> None:
     """Find contacts by name, phone, e-mail or any identity value."""
     with unit_of_work() as session:
-        page = service.list_contacts(session, text=text, limit=limit)
+        page = contact_search.list_contacts(session, text=text, limit=limit)
     if json_output:
         print_json(page.items)
         return

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Request, Response
 from siyu.console.labels import N_, PLATFORMS
 from siyu.console.page import Page, SignedIn, toast
 from siyu.contacts import handover
+from siyu.contacts import search as contacts_search
 from siyu.contacts import service as contacts_service
 from siyu.contacts.models import CONSENT_CHANNELS, IDENTITY_KINDS
 from siyu.contacts.tags import find_tag, list_tags
@@ -139,7 +140,7 @@ def results(page: Page, filters: Filters) -> dict[str, Any]:
     next_cursor = None
     try:
         min_orders = int(filters.min_orders) if filters.min_orders else None
-        found = contacts_service.list_contacts(
+        found = contacts_search.list_contacts(
             page.session,
             text=terms.get("text"),
             identity=terms.get("identity"),
