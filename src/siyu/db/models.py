@@ -24,6 +24,7 @@ from siyu.ingest.inbound.models import (
 )
 from siyu.ingest.inbound.models_links import InboundLink, InboundLinkClick
 from siyu.ingest.models import ImportBatch, ImportRowError
+from siyu.segments.models import Segment, SegmentMember, SegmentMembership, SegmentPendingContact
 from siyu.staff.models import ApiKey, StaffUser
 from siyu.worker.models import Job
 
@@ -54,6 +55,10 @@ __all__ = [
     "InboundPage",
     "InboundSubmission",
     "Job",
+    "Segment",
+    "SegmentMember",
+    "SegmentMembership",
+    "SegmentPendingContact",
     "StaffUser",
     "Tag",
 ]

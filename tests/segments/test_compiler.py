@@ -1,0 +1,53 @@
+"""The SQL compiler against a plain-Python evaluation of the same queries, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.config import get_settings
+from siyu.contacts.models import Contact
+from siyu.segments.compiler import compile_condition
+from siyu.segments.language import check, parse
+from tests.segments import oracle
+from tests.segments.pool import NOW, build, queries
+
+
+def members(session: Session, node: dict[str, Any]) -> set[int]:
+    condition = compile_condition(session, node, now=NOW)
+    return set(session.scalars(select(Contact.id).where(condition)))
+
+
+@pytest.fixture(params=[1, 2])
+def pool(request: pytest.FixtureRequest, session: Session) -> tuple[Session, oracle.Oracle]:
+    """A random pool, built once for all the examples of a test (queries only read it)."""
+    build(session, request.param)
+    return session, oracle.Oracle(oracle.load(session), NOW, get_settings().zone)
+
+
+@settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=queries)
+def test_sql_gives_the_members_python_gives(
+    pool: tuple[Session, oracle.Oracle], query: Any
+) -> None:
+    session, reference = pool
+    node = check(query)
+    assert members(session, node) == reference.members(node)
+
+
+def test_the_example_query_from_the_docs(session: Session) -> None:
+    build(session, 7, size=30)
+    text = (
+        'tag("VIP") and orders(within: 90d).count >= 1 and total_spent >= ¥100 '
+        'and city in ("杭州", "上海") and events("page_viewed", url contains "/pricing", '
+        'within: 30d).count >= 0 and not in_segment("黑名单")'
+    )
+    node = parse(text)
+    expected = oracle.Oracle(oracle.load(session), NOW, get_settings().zone).members(node)
+    assert members(session, node) == expected
