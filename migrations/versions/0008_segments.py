@@ -1,4 +1,5 @@
-"""segments: definitions, current members, membership history, contacts waiting to be re-evaluated
+"""segments: definitions, current members, membership history, contacts waiting to be re-evaluated;
+an index for the scheduler of periodic jobs
 
 Revision ID: 0008
 Revises: 0006
@@ -96,9 +97,11 @@ def upgrade() -> None:
         sa.Column("changed_at", TIME, nullable=False),
         sa.PrimaryKeyConstraint("contact_id", name=op.f("pk_segment_pending_contact")),
     )
+    op.create_index("ix_worker_job_kind_created_at", "worker_job", ["kind", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_worker_job_kind_created_at", table_name="worker_job")
     op.drop_table("segment_pending_contact")
     op.drop_index("ix_segment_membership_segment_id_entered_at", table_name="segment_membership")
     op.drop_index("ix_segment_membership_contact_id", table_name="segment_membership")

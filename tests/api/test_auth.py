@@ -21,6 +21,18 @@ PUBLIC = {("GET", "/api/v1/health")}
 
 # The scope each route needs; a new route must be added here (test_every_route_has_a_scope).
 SCOPES = {
+    ("POST", "/api/v1/segments/count"): "read",
+    ("POST", "/api/v1/segments/convert"): "read",
+    ("GET", "/api/v1/segments"): "read",
+    ("POST", "/api/v1/segments"): "write",
+    ("GET", "/api/v1/segments/{ref}"): "read",
+    ("PATCH", "/api/v1/segments/{ref}"): "write",
+    ("DELETE", "/api/v1/segments/{ref}"): "write",
+    ("GET", "/api/v1/segments/{ref}/members"): "read",
+    ("POST", "/api/v1/segments/{ref}/members"): "write",
+    ("POST", "/api/v1/segments/{ref}/refresh"): "write",
+    ("GET", "/api/v1/segments/{ref}/history"): "read",
+    ("GET", "/api/v1/segments/{ref}/export"): "write",
     ("GET", "/api/v1/contacts"): "read",
     ("POST", "/api/v1/contacts"): "write",
     ("GET", "/api/v1/contacts/{ref}"): "read",

@@ -11,15 +11,16 @@ from sqlalchemy.orm import Session
 
 from siyu.config import get_settings
 from siyu.contacts.models import Contact
-from siyu.segments.compiler import compile_condition
+from siyu.segments.compiler import compile_query
 from siyu.segments.language import check, parse
 from tests.segments import oracle
 from tests.segments.pool import NOW, build, queries
 
 
 def members(session: Session, node: dict[str, Any]) -> set[int]:
-    condition = compile_condition(session, node, now=NOW)
-    return set(session.scalars(select(Contact.id).where(condition)))
+    compiled = compile_query(session, node)
+    query = select(Contact.id).where(compiled.condition)
+    return set(session.scalars(query, compiled.params(NOW)))
 
 
 @pytest.fixture(params=[1, 2])

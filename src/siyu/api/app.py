@@ -16,6 +16,7 @@ from siyu.events.web import router as tracking_router
 from siyu.ingest.api import router as ingest_router
 from siyu.ingest.inbound.links_api import router as links_router
 from siyu.ingest.inbound.public import router as inbound_public_router
+from siyu.segments.api import router as segments_router
 from siyu.staff.api import router as staff_router
 
 
@@ -31,7 +32,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    for router in (contacts_router, ingest_router, staff_router, analytics_router, audit_router):
+    for router in (
+        contacts_router,
+        ingest_router,
+        staff_router,
+        analytics_router,
+        audit_router,
+        segments_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")
     app.include_router(links_router, prefix="/api/v1")

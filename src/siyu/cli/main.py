@@ -24,6 +24,7 @@ from siyu.events.cli import app as source_app
 from siyu.ingest.cli import export_command, import_command
 from siyu.ingest.inbound.links_cli import app as link_app
 from siyu.kit.actor import Actor
+from siyu.segments.cli import app as segment_app
 from siyu.staff.cli import apikey_app, staff_app
 
 
@@ -66,6 +67,7 @@ app.add_typer(source_app, name="source")
 app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
+app.add_typer(segment_app, name="segment")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

@@ -111,10 +111,13 @@ class Formats:
         amount = Decimal(minor).scaleb(-get_currency_precision(currency))
         return format_currency(amount, currency, locale=self.locale)
 
-    def datetime(self, value: datetime | None, format: str = "medium") -> str:
-        """A stored UTC time in the merchant's zone (SIYU_TIMEZONE)."""
+    def datetime(self, value: datetime | str | None, format: str = "medium") -> str:
+        """A stored UTC time in the merchant's zone (SIYU_TIMEZONE); ISO text from a service's
+        answer is read first."""
         if value is None:
             return "—"
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
         return format_datetime(value, format, tzinfo=get_settings().zone, locale=self.locale)
 
     def date(self, value: date | datetime | None, format: str = "medium") -> str:

@@ -30,6 +30,7 @@ N_ = labels.N_
 NAV = (
     ("/", N_("Home")),
     ("/customers", N_("Customers")),
+    ("/segments", N_("Segments")),
     ("/funnel", N_("Lead to deal")),
     ("/imports", N_("Imports")),
     ("/inbound", N_("Forms and QR codes")),

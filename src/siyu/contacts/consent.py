@@ -15,6 +15,7 @@ from siyu.db.sql import one_of
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.kit.chunks import chunked
+from siyu.segments import pending
 
 
 def record_consent(
@@ -48,6 +49,7 @@ def record_consent(
             )
         )
         session.flush()
+        pending.mark(session, [contact_id])
         return True
     # A repeated statement (an import run twice, an export imported back) changes nothing,
     # and an older statement never overrides a newer one.
@@ -58,6 +60,7 @@ def record_consent(
         .where(ContactConsent.id == current.id)
         .values(granted=granted, source=source, purpose=purpose, recorded_at=at)
     )
+    pending.mark(session, [contact_id])
     return True
 
 
@@ -124,4 +127,6 @@ def record_consents(
         table,
         [{**state[key], "id": row_ids[key]} for key in sorted(changed) if key in row_ids],
     )
-    return {contact_id for contact_id, _ in changed}
+    contacts = {contact_id for contact_id, _ in changed}
+    pending.mark(session, contacts)
+    return contacts

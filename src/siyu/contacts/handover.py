@@ -16,6 +16,7 @@ from siyu.contacts.service import resolve_id, selected_contacts
 from siyu.contacts.tags import parse_tag
 from siyu.errors import Invalid
 from siyu.kit.actor import Actor
+from siyu.segments import pending
 from siyu.staff.models import StaffUser
 from siyu.staff.permissions import allow
 from siyu.staff.service import get_staff
@@ -54,6 +55,7 @@ def handover(
     )
     if moved:
         session.execute(update(Contact).where(condition).values(owner_id=target.id))
+        pending.mark(session, moved)
         audit.record(
             session,
             actor=actor.label,
@@ -156,6 +158,7 @@ def assign(session: Session, *, contact_ids: Sequence[int], to_login: str, actor
         session.execute(
             update(Contact).where(Contact.id.in_([c.id for c in moved])).values(owner_id=target.id)
         )
+        pending.mark(session, [c.id for c in moved])
         audit.record(
             session,
             actor=actor.label,

@@ -35,6 +35,7 @@ from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.kit.chunks import chunked
 from siyu.kit.normalize import normalise_email, normalise_phone
+from siyu.segments import pending
 
 # Profile fields a record may fill in on a contact that has none yet.
 PROFILE_FIELDS = ("name", "phone_hint", "city", "province")
@@ -246,6 +247,7 @@ def resolve(
 
     _add_identities(session, claims, result.contact_ids, existing, source)
     _fill_profiles(session, fills, memory)
+    pending.mark(session, result.touched)
     if memory is not None:
         for claim, contact_id in zip(claims, result.contact_ids, strict=True):
             for identity in claim.identities:
@@ -468,6 +470,7 @@ def merge(
     session.flush()
     session.execute(delete(contact).where(contact.c.id == absorbed))
     rollups.recompute(session, [survivor])
+    pending.mark(session, [survivor, absorbed])
 
 
 def _move_tags(session: Session, survivor: int, absorbed: int) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from siyu.config import get_settings
 from siyu.contacts.models import PURCHASE_STATUSES
 from siyu.kit.chunks import chunked
+from siyu.segments import pending
 
 # Orders per contact and platform first, so the platform list comes out sorted ("jd,taobao"):
 # SQLite's group_concat keeps the order of the grouped rows it reads.
@@ -84,3 +85,4 @@ def recompute(session: Session, contact_ids: Iterable[int]) -> None:
         values = batch if postgres else json.dumps(batch)
         session.execute(update, {**params, "ids": values})
         session.execute(reset, {**params, "ids": values})
+    pending.mark(session, ids)

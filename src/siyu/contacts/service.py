@@ -39,6 +39,7 @@ from siyu.events.timeline import recent_events
 from siyu.kit.actor import Actor
 from siyu.kit.pagination import is_id
 from siyu.kit.timeutil import isoformat
+from siyu.segments import pending
 from siyu.staff.models import StaffUser
 from siyu.staff.permissions import allow, check_contact
 
@@ -232,6 +233,7 @@ def create_contact(
     if tags:
         add_tags(session, contact=contact, tags=tags, actor=actor)
     session.flush()
+    pending.mark(session, [contact.id])
     audit.record(
         session,
         actor=actor.label,
@@ -265,6 +267,7 @@ def update_contact(
             before[key] = getattr(contact, key)
             setattr(contact, key, value)
     session.flush()
+    pending.mark(session, [contact.id])
     audit.record(
         session,
         actor=actor.label,
@@ -291,6 +294,7 @@ def add_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) 
     if holder is None:
         session.add(ContactIdentity(contact_id=contact.id, kind=kind, value=value, source="manual"))
         session.flush()
+        pending.mark(session, [contact.id])
         audit.record(
             session,
             actor=actor.label,
@@ -334,6 +338,7 @@ def remove_identity(session: Session, *, contact: Contact, ref: str, actor: Acto
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"contact {contact.id} has no identity {kind}:{value}")
+    pending.mark(session, [contact.id])
     audit.record(
         session,
         actor=actor.label,

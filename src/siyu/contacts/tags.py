@@ -11,6 +11,7 @@ from siyu.contacts.models import ContactTagLink, Tag
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.kit.chunks import chunked
+from siyu.segments import pending
 
 
 def parse_tag(text: str) -> tuple[str, str]:
@@ -51,9 +52,16 @@ def ensure_tags(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tupl
 
 
 def link_tags(
-    session: Session, links: Sequence[tuple[int, int]], *, source: str, actor: str
+    session: Session,
+    links: Sequence[tuple[int, int]],
+    *,
+    source: str,
+    actor: str,
+    mark_changed: bool = True,
 ) -> int:
-    """Link (contact_id, tag_id) pairs not linked yet; returns how many were new."""
+    """Link (contact_id, tag_id) pairs not linked yet; returns how many were new.
+
+    `mark_changed=False` only for segments' own auto-tags (see segments.membership)."""
     wanted = set(links)
     if not wanted:
         return 0
@@ -76,6 +84,8 @@ def link_tags(
                 for c, t in new
             ],
         )
+        if mark_changed:
+            pending.mark(session, [c for c, _ in new])
     return len(new)
 
 
@@ -85,6 +95,8 @@ def unlink_tag(session: Session, *, contact_id: int, tag_id: int) -> bool:
             ContactTagLink.contact_id == contact_id, ContactTagLink.tag_id == tag_id
         )
     )
+    if result.rowcount:  # type: ignore[attr-defined]
+        pending.mark(session, [contact_id])
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -151,11 +151,11 @@ def export_command(
     with unit_of_work() as session:
         rows = export.contact_rows(session) if what is What.contacts else export.order_rows(session)
         if fmt is Format.parquet:
-            count = _write_parquet(rows, columns, output)
+            count = write_parquet(rows, columns, output)
         else:
             handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
             try:
-                count = _write_text(rows, columns, fmt, handle)
+                count = write_text(rows, columns, fmt, handle)
             finally:
                 if output:
                     handle.close()
@@ -163,7 +163,7 @@ def export_command(
         err_console.print(f"{count:,} {what.value} written to {output}", highlight=False)
 
 
-def _write_text(rows: Any, columns: tuple[str, ...], fmt: Format, handle: Any) -> int:
+def write_text(rows: Any, columns: tuple[str, ...], fmt: Format, handle: Any) -> int:
     count = 0
     if fmt is Format.csv:
         writer = csv.DictWriter(handle, fieldnames=columns)
@@ -178,7 +178,7 @@ def _write_text(rows: Any, columns: tuple[str, ...], fmt: Format, handle: Any) -
     return count
 
 
-def _write_parquet(rows: Any, columns: tuple[str, ...], output: Path) -> int:
+def write_parquet(rows: Any, columns: tuple[str, ...], output: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from siyu.contacts.models import (
@@ -134,15 +134,15 @@ def order_rows(session: Session) -> Iterator[dict[str, Any]]:
             yield {column: row[column] for column in ORDER_COLUMNS}
 
 
-def contact_rows(session: Session) -> Iterator[dict[str, Any]]:
+def contact_rows(session: Session, *, among: Select[Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Every contact, or those whose ids `among` selects (a segment's members)."""
     logins = dict(session.execute(select(StaffUser.id, StaffUser.login)).all())
     last_id = 0
     while True:
-        contacts = list(
-            session.execute(
-                select(Contact).where(Contact.id > last_id).order_by(Contact.id).limit(BATCH)
-            ).scalars()
-        )
+        query = select(Contact).where(Contact.id > last_id)
+        if among is not None:
+            query = query.where(Contact.id.in_(among))
+        contacts = list(session.execute(query.order_by(Contact.id).limit(BATCH)).scalars())
         if not contacts:
             return
         last_id = contacts[-1].id

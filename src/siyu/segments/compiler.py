@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     and_,
+    bindparam,
     case,
     cast,
     false,
@@ -46,7 +47,7 @@ from siyu.contacts.models import (
     Tag,
 )
 from siyu.contacts.tags import parse_tag
-from siyu.db.types import utcnow
+from siyu.db.types import UTCDateTime
 from siyu.events.models import Event
 from siyu.segments.fields import DURATION_UNITS, FIELDS, IDENTITY_GROUPS, TRAITS_PREFIX
 from siyu.segments.language import QueryError, nearest
@@ -61,35 +62,49 @@ EVENT_TYPES_BY_NAME = {"page_viewed": "page", "screen_viewed": "screen"}
 
 @dataclass(frozen=True)
 class Scope:
-    """What a query is evaluated against: the clock, the merchant's zone and currency."""
+    """What a query is evaluated against: the merchant's zone and currency, the database."""
 
-    now: datetime
     zone: ZoneInfo
     currency: str
     dialect: str
 
 
-def scope(session: Session, now: datetime | None = None) -> Scope:
+@dataclass
+class Compiled:
+    """A compiled query. Relative times (30d ago, within: 90d) are bound parameters, so the
+    same statement runs at any moment with `params(now)`, and is built only once."""
+
+    condition: ColumnElement[bool]
+    # Parameter name → how far back from now it stands.
+    spans: dict[str, timedelta]
+
+    @property
+    def clock_dependent(self) -> bool:
+        return bool(self.spans)
+
+    def params(self, now: datetime) -> dict[str, datetime]:
+        return {name: now - span for name, span in self.spans.items()}
+
+
+def compile_query(session: Session, node: dict[str, Any], *, inside: int | None = None) -> Compiled:
+    """Compile a checked query. `inside`: the segment it defines, which it may not include."""
     settings = get_settings()
-    return Scope(
-        now=now or utcnow(),
-        zone=settings.zone,
-        currency=settings.currency,
-        dialect=session.get_bind().dialect.name,
-    )
-
-
-def compile_condition(
-    session: Session, node: dict[str, Any], *, now: datetime | None = None
-) -> ColumnElement[bool]:
-    """The condition a contact row must meet to be a member."""
-    return _Compiler(session, scope(session, now)).node(node, ())
+    where = Scope(settings.zone, settings.currency, session.get_bind().dialect.name)
+    compiler = _Compiler(session, where)
+    condition = compiler.node(node, () if inside is None else (inside,))
+    return Compiled(condition, {name: span for span, name in compiler.spans.items()})
 
 
 class _Compiler:
     def __init__(self, session: Session, where: Scope) -> None:
         self.session = session
         self.scope = where
+        self.spans: dict[timedelta, str] = {}
+
+    def since(self, span: timedelta) -> Any:
+        """The moment `span` before now, as a parameter bound when the query runs."""
+        name = self.spans.setdefault(span, f"segment_since_{len(self.spans)}")
+        return bindparam(name, type_=UTCDateTime())
 
     def node(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
         if "and" in node:
@@ -181,9 +196,9 @@ class _Compiler:
             test = column >= self.instant(value, end=False)
         return and_(column.is_not(None), test)
 
-    def instant(self, value: dict[str, Any], *, end: bool) -> datetime:
+    def instant(self, value: dict[str, Any], *, end: bool) -> Any:
         if "ago" in value:
-            return self.scope.now - _span(value["ago"], value["unit"])
+            return self.since(_span(value["ago"], value["unit"]))
         day = datetime.fromisoformat(value["date"]).replace(tzinfo=self.scope.zone)
         return day + timedelta(days=1) if end else day
 
@@ -333,7 +348,7 @@ class _Compiler:
             orders.c.currency == self.scope.currency,
         ]
         if "within" in args:
-            where.append(orders.c.placed_at >= self.scope.now - _window(args["within"]))
+            where.append(orders.c.placed_at >= self.since(_window(args["within"])))
         if "platform" in args:
             where.append(orders.c.platform == args["platform"])
         if "shop" in args:
@@ -374,7 +389,7 @@ class _Compiler:
             [events.c.type == kind] if kind else [events.c.type == "track", events.c.name == name]
         )
         if "within" in args:
-            where.append(events.c.timestamp >= self.scope.now - _window(args["within"]))
+            where.append(events.c.timestamp >= self.since(_window(args["within"])))
         for condition in node.get("where", []):
             where.append(self.json_test(events.c.properties, condition["field"], condition))
         # An event keeps the id of the contact it arrived for; a merge may have absorbed that

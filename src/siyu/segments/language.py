@@ -561,9 +561,11 @@ def _duration(value: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def nearest(name: str, names: list[str] | None = None) -> str | None:
-    """The known name closest to a misspelt one, for \"did you mean\"."""
-    found = difflib.get_close_matches(name, names or known_names(), n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The known name closest to a misspelt one, for "did you mean", ignoring case."""
+    known = names or known_names()
+    folded = {n.casefold(): n for n in known}
+    found = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[found[0]] if found else None
 
 
 def _example(function: Function) -> str:

@@ -13,8 +13,10 @@ from siyu.errors import Forbidden
 from siyu.kit.actor import Actor
 
 ACTIONS = {
-    "admin": frozenset({"read", "note", "tag", "edit", "create", "import", "manage", "audit"}),
-    "operator": frozenset({"read", "note", "tag", "edit", "create", "import"}),
+    "admin": frozenset(
+        {"read", "note", "tag", "edit", "create", "import", "segment", "manage", "audit"}
+    ),
+    "operator": frozenset({"read", "note", "tag", "edit", "create", "import", "segment"}),
     "staff": frozenset({"read", "note", "tag"}),
     "viewer": frozenset({"read"}),
 }
@@ -25,6 +27,7 @@ VERBS = {
     "edit": "change customers",
     "create": "create customers",
     "import": "import files",
+    "segment": "create or change segments",
     "manage": "manage staff and API keys",
     "audit": "read the audit log",
 }

@@ -16,7 +16,11 @@ JOB_STATES = ("queued", "running", "done", "failed")
 
 class Job(IdMixin, Base):
     __tablename__ = "worker_job"
-    __table_args__ = (Index("ix_worker_job_state_run_after", "state", "run_after"),)
+    __table_args__ = (
+        Index("ix_worker_job_state_run_after", "state", "run_after"),
+        # The scheduler asks when each periodic kind last ran.
+        Index("ix_worker_job_kind_created_at", "kind", "created_at"),
+    )
 
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

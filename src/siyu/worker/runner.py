@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from siyu.db.session import session_factory
 from siyu.db.types import utcnow
 from siyu.errors import SiyuError
+from siyu.worker import scheduler
 from siyu.worker.models import Job
 from siyu.worker.queue import claim
 
@@ -23,6 +25,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Job, Engine], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
+# Small, frequent work that is no job row: each poller takes what is waiting in a table of its
+# own (contacts whose segments need a look) and says how much it took.
+Poller = Callable[[Session], int]
+POLLERS: dict[str, Poller] = {}
+# How often the scheduler looks for periodic jobs that are due.
+SCHEDULE_EVERY = 5.0
 # Runs of one job before a collision with other writers is reported as a failure.
 MAX_ATTEMPTS = 3
 
@@ -35,9 +43,18 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def poller(name: str) -> Callable[[Poller], Poller]:
+    def register(function: Poller) -> Poller:
+        POLLERS[name] = function
+        return function
+
+    return register
+
+
 def _load_handlers() -> None:
     # Domain task modules register themselves on import.
-    import siyu.ingest.tasks  # noqa: F401
+    import siyu.ingest.tasks
+    import siyu.segments.tasks  # noqa: F401
 
 
 def run_once(engine: Engine) -> bool:
@@ -100,13 +117,36 @@ def _finish(
         )
 
 
-def run_forever(engine: Engine, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-    while not stop.is_set():
+def poll_once(engine: Engine) -> int:
+    """Run every poller once, each in a transaction of its own; returns the work they took."""
+    _load_handlers()
+    make = session_factory(engine)
+    taken = 0
+    for name, function in POLLERS.items():
         try:
+            with make() as session, session.begin():
+                taken += function(session)
+        except IntegrityError:
+            pass  # a concurrent writer got there first; what is left is taken next time
+        except Exception:
+            log.error("poller %s failed:\n%s", name, traceback.format_exc())
+    return taken
+
+
+def run_forever(engine: Engine, stop: threading.Event, idle_seconds: float = 0.5) -> None:
+    # Half a second idle: a contact's segments follow a change within a second.
+    scheduled_at = 0.0
+    while not stop.is_set():
+        ran = False
+        try:
+            if time.monotonic() - scheduled_at >= SCHEDULE_EVERY:
+                scheduled_at = time.monotonic()
+                _load_handlers()
+                scheduler.tick(engine)
             ran = run_once(engine)
+            ran = bool(poll_once(engine)) or ran
         except Exception:  # the database may be briefly unavailable; try again
             log.exception("worker loop error")
-            ran = False
         if not ran:
             stop.wait(idle_seconds)
 

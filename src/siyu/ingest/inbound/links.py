@@ -29,7 +29,8 @@ from siyu.contacts.identity import lookup_identities
 from siyu.contacts.models import Contact
 from siyu.db.types import utcnow
 from siyu.errors import Conflict, Invalid, NotFound
-from siyu.events.models import Event, EventSource
+from siyu.events import internal
+from siyu.events.models import Event
 from siyu.ingest.inbound.models_links import InboundLink, InboundLinkClick
 from siyu.kit.actor import Actor
 from siyu.kit.timeutil import local_zone
@@ -478,23 +479,7 @@ def record_click(
 
 def _event_source_id(session: Session) -> int:
     """The `links` event source, made the first time a known contact clicks."""
-    query = select(EventSource.id).where(EventSource.prefix == EVENT_SOURCE_PREFIX)
-    found = session.execute(query).scalar_one_or_none()
-    if found is not None:
-        return int(found)
-    try:
-        with session.begin_nested():
-            source = EventSource(
-                name=EVENT_SOURCE_NAME,
-                prefix=EVENT_SOURCE_PREFIX,
-                # Not the hash of any key: this source receives nothing over /v1.
-                secret_hash="-" * 64,
-                created_by="system",
-            )
-            session.add(source)
-        return source.id
-    except IntegrityError:  # a concurrent first click made it
-        return int(session.execute(query).scalar_one())
+    return internal.source_id(session, prefix=EVENT_SOURCE_PREFIX, name=EVENT_SOURCE_NAME)
 
 
 def _fire_event(

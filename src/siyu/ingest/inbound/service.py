@@ -29,7 +29,8 @@ from siyu.contacts.models import CONSENT_CHANNELS, Contact
 from siyu.contacts.tags import ensure_tags, link_tags, parse_tag
 from siyu.db.types import utcnow
 from siyu.errors import Forbidden, Invalid, NotFound
-from siyu.events.models import Event, EventSource
+from siyu.events import internal
+from siyu.events.models import Event
 from siyu.ingest.inbound.models import (
     STANDARD_FIELDS,
     UTM_KEYS,
@@ -41,6 +42,7 @@ from siyu.ingest.inbound.models import (
 )
 from siyu.kit.actor import Actor
 from siyu.kit.normalize import normalise_email, normalise_phone
+from siyu.segments import pending
 from siyu.staff.models import StaffUser
 
 # Contact.source of people who first arrive through a form.
@@ -424,6 +426,7 @@ def _add_traits(
         .where(Contact.id == contact_id)
         .values(traits={**(current or {}), **traits}, updated_at=utcnow())
     )
+    pending.mark(session, [contact_id])
 
 
 def _apply_tags_and_owner(
@@ -440,24 +443,11 @@ def _apply_tags_and_owner(
             .where(Contact.id == contact_id, Contact.owner_id.is_(None))
             .values(owner_id=code.owner_id)
         )
+        pending.mark(session, [contact_id])
 
 
 def _event_source_id(session: Session) -> int:
-    found = session.execute(
-        select(EventSource.id).where(EventSource.prefix == EVENT_SOURCE_PREFIX)
-    ).scalar()
-    if found is not None:
-        return int(found)
-    # A source nobody holds a key to: its hash is of a random secret that is thrown away.
-    source = EventSource(
-        name="forms",
-        prefix=EVENT_SOURCE_PREFIX,
-        secret_hash=secrets.token_hex(32),
-        created_by="system",
-    )
-    session.add(source)
-    session.flush()
-    return source.id
+    return internal.source_id(session, prefix=EVENT_SOURCE_PREFIX, name="forms")
 
 
 def _record_event(

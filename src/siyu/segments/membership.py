@@ -1,0 +1,287 @@
+"""Keeping segment membership current: full refreshes, re-evaluating changed contacts, the
+clock sweep, and what a change of membership sets off (history, auto-tags, events).
+
+Who is in a dynamic segment is stored (segment_member) and kept current by data, not by a
+nightly rebuild: writers mark the contacts they change (segments.pending), the worker looks
+at those contacts against every dynamic segment within a second, and `segment_entered` /
+`segment_exited` events record each change for journeys to start from. Conditions that move
+with the clock alone (within: 90d, 30d ago) are refreshed by a scheduled sweep.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from siyu.contacts.models import Contact, ContactTagLink
+from siyu.contacts.tags import link_tags
+from siyu.db.sql import one_of
+from siyu.events import internal
+from siyu.events.models import Event
+from siyu.kit.chunks import chunked
+from siyu.segments.compiler import Compiled, compile_query
+from siyu.segments.models import Segment, SegmentMember, SegmentMembership, SegmentPendingContact
+
+EVENT_SOURCE_PREFIX = "siyu_segments"
+ENTERED, EXITED = "segment_entered", "segment_exited"
+# Past this many changed contacts at once (a large import), refreshing each segment whole is
+# cheaper than looking at the contacts one batch at a time.
+FULL_REFRESH_AFTER = 50_000
+BATCH = 5_000
+# pg_advisory_xact_lock key for membership writes ("segm").
+LOCK_KEY = 0x7365676D
+
+
+@dataclass
+class Change:
+    entered: list[int] = field(default_factory=list)
+    exited: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.entered or self.exited)
+
+
+# Compiled segments, rebuilt when any segment changes (a definition may include another's).
+_compiled: dict[tuple[Any, ...], Compiled] = {}
+
+
+def compiled(session: Session, segment: Segment, version: tuple[Any, ...]) -> Compiled:
+    key = (
+        session.get_bind().dialect.name,
+        segment.id,
+        json.dumps(segment.definition, sort_keys=True),
+        version,
+    )
+    found = _compiled.get(key)
+    if found is None:
+        if len(_compiled) > 1000:
+            _compiled.clear()
+        found = _compiled[key] = compile_query(session, segment.definition or {})
+    return found
+
+
+def version(session: Session) -> tuple[Any, ...]:
+    count, latest = session.execute(select(func.count(), func.max(Segment.updated_at))).one()
+    return (count, str(latest))
+
+
+def matching(
+    session: Session, segment: Segment, *, now: datetime, among: Sequence[int] | None = None
+) -> set[int]:
+    """Who meets the segment's definition now (of `among`, when given)."""
+    query = compiled(session, segment, version(session))
+    statement = select(Contact.id).where(query.condition)
+    if among is not None:
+        statement = statement.where(one_of(session, Contact.id, among))
+    return set(session.scalars(statement, query.params(now)))
+
+
+def members_among(session: Session, segment_id: int, among: Sequence[int] | None) -> set[int]:
+    statement = select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment_id)
+    if among is not None:
+        statement = statement.where(one_of(session, SegmentMember.contact_id, among))
+    return set(session.scalars(statement))
+
+
+def serialise(session: Session) -> None:
+    """One membership writer at a time across processes (PostgreSQL); SQLite has one anyway.
+
+    Two workers refreshing the same segment at once would both insert the same new members."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+
+def refresh(
+    session: Session, *, segment: Segment, now: datetime, fire: bool, reason: str = "left"
+) -> Change:
+    """Recompute a dynamic segment from the whole pool and store the difference."""
+    serialise(session)
+    if segment.kind != "dynamic":
+        return Change()
+    wanted = matching(session, segment, now=now)
+    present = members_among(session, segment.id, None)
+    change = Change(sorted(wanted - present), sorted(present - wanted))
+    apply(session, segment=segment, change=change, now=now, fire=fire, reason=reason)
+    segment.refreshed_at = now
+    return change
+
+
+def apply(
+    session: Session, *, segment: Segment, change: Change, now: datetime, fire: bool, reason: str
+) -> None:
+    """Store a change of membership with its history, auto-tag and (when `fire`) events."""
+    if not change:
+        return
+    members = SegmentMember.__table__
+    history = SegmentMembership.__table__
+    for batch in chunked(change.exited, BATCH):
+        session.execute(
+            delete(members).where(
+                members.c.segment_id == segment.id, one_of(session, members.c.contact_id, batch)
+            )
+        )
+        session.execute(
+            update(history)
+            .where(
+                history.c.segment_id == segment.id,
+                history.c.exited_at.is_(None),
+                one_of(session, history.c.contact_id, batch),
+            )
+            .values(exited_at=now, exit_reason=reason)
+        )
+    for batch in chunked(change.entered, BATCH):
+        session.execute(
+            insert(members),
+            [{"segment_id": segment.id, "contact_id": c, "entered_at": now} for c in batch],
+        )
+        session.execute(
+            insert(history),
+            [{"segment_id": segment.id, "contact_id": c, "entered_at": now} for c in batch],
+        )
+    segment.member_count = (segment.member_count or 0) + len(change.entered) - len(change.exited)
+    if segment.tag_id is not None:
+        _auto_tag(session, segment, change)
+    if fire:
+        _fire(session, segment, change, now)
+
+
+def _auto_tag(session: Session, segment: Segment, change: Change) -> None:
+    # Rule-sourced tags are Siyu's to take away again; a tag a person added stays. These
+    # writes mark no contact as changed: a segment reading another segment's tag sees it at
+    # the next refresh, and two auto-tagging segments can never set each other off forever.
+    actor = f"segment:{segment.name}"[:64]
+    link_tags(
+        session,
+        [(c, segment.tag_id) for c in change.entered],
+        source="rule",
+        actor=actor,
+        mark_changed=False,
+    )
+    links = ContactTagLink.__table__
+    for batch in chunked(change.exited, BATCH):
+        session.execute(
+            delete(links).where(
+                links.c.tag_id == segment.tag_id,
+                links.c.source == "rule",
+                one_of(session, links.c.contact_id, batch),
+            )
+        )
+
+
+def _fire(session: Session, segment: Segment, change: Change, now: datetime) -> None:
+    source_id = internal.source_id(session, prefix=EVENT_SOURCE_PREFIX, name="segments")
+    properties = {"segment_id": segment.id, "segment": segment.name}
+    stamp = f"{now.timestamp():.6f}"
+    for name, ids in ((ENTERED, change.entered), (EXITED, change.exited)):
+        for batch in chunked(ids, BATCH):
+            session.execute(
+                insert(Event),
+                [
+                    {
+                        "source_id": source_id,
+                        "contact_id": contact_id,
+                        "type": "track",
+                        "name": name,
+                        "message_id": f"{name}-{segment.id}-{contact_id}-{stamp}",
+                        "properties": properties,
+                        "timestamp": now,
+                        "received_at": now,
+                    }
+                    for contact_id in batch
+                ],
+            )
+
+
+def dynamic_segments(session: Session) -> list[Segment]:
+    return list(
+        session.scalars(select(Segment).where(Segment.kind == "dynamic").order_by(Segment.id))
+    )
+
+
+def reevaluate(session: Session, *, contact_ids: Iterable[int], now: datetime) -> int:
+    """Look at these contacts again against every dynamic segment; returns changes made."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return 0
+    serialise(session)
+    segments = dynamic_segments(session)
+    current = version(session)
+    changes = 0
+    for batch in chunked(ids, BATCH):
+        existing = set(
+            session.scalars(select(Contact.id).where(one_of(session, Contact.id, batch)))
+        )
+        gone = [c for c in batch if c not in existing]
+        if gone:
+            _close_absorbed(session, gone, now)
+        for segment in segments:
+            query = compiled(session, segment, current)
+            statement = select(Contact.id).where(
+                one_of(session, Contact.id, batch), query.condition
+            )
+            wanted = set(session.scalars(statement, query.params(now)))
+            present = members_among(session, segment.id, batch)
+            change = Change(sorted(wanted - present), sorted(present - wanted))
+            apply(session, segment=segment, change=change, now=now, fire=True, reason="left")
+            changes += len(change.entered) + len(change.exited)
+    return changes
+
+
+def _close_absorbed(session: Session, contact_ids: list[int], now: datetime) -> None:
+    """Contacts merged into others: their stays end (their member rows went with them)."""
+    history = SegmentMembership.__table__
+    closed = session.execute(
+        select(history.c.segment_id, func.count())
+        .where(history.c.exited_at.is_(None), one_of(session, history.c.contact_id, contact_ids))
+        .group_by(history.c.segment_id)
+    ).all()
+    session.execute(
+        update(history)
+        .where(history.c.exited_at.is_(None), one_of(session, history.c.contact_id, contact_ids))
+        .values(exited_at=now, exit_reason="merged")
+    )
+    for segment_id, count in closed:
+        session.execute(
+            update(Segment)
+            .where(Segment.id == segment_id)
+            .values(member_count=Segment.member_count - count)
+        )
+
+
+def process_pending(session: Session, *, now: datetime, limit: int = BATCH) -> int:
+    """Re-evaluate contacts marked as changed; returns how many were taken."""
+    pending = SegmentPendingContact.__table__
+    if session.scalar(select(pending.c.contact_id).limit(1)) is None:
+        return 0  # the common case, answered without taking the lock
+    serialise(session)
+    total = session.scalar(select(func.count()).select_from(pending)) or 0
+    if not total:
+        return 0
+    if total > FULL_REFRESH_AFTER:
+        session.execute(delete(pending))
+        for segment in dynamic_segments(session):
+            refresh(session, segment=segment, now=now, fire=True)
+        return int(total)
+    query = select(pending.c.contact_id).order_by(pending.c.changed_at).limit(limit)
+    ids = list(session.scalars(query))
+    if not ids:
+        return 0
+    session.execute(delete(pending).where(one_of(session, pending.c.contact_id, ids)))
+    reevaluate(session, contact_ids=ids, now=now)
+    return len(ids)
+
+
+def sweep(session: Session, *, now: datetime) -> int:
+    """Refresh the segments whose membership moves with the clock; returns changes made."""
+    changes = 0
+    for segment in dynamic_segments(session):
+        if segment.clock_dependent:
+            change = refresh(session, segment=segment, now=now, fire=True)
+            changes += len(change.entered) + len(change.exited)
+    return changes
