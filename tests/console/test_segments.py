@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from siyu.console.i18n import LANG_COOKIE
-
 from siyu.contacts import service as contacts
 from siyu.kit.actor import Actor
 from siyu.segments import service

@@ -137,8 +137,10 @@ class Editor:
 
             row = builder.Row(kind, at("op"), at("value"), at("days"), at("event"))
             row.negate = str(index) in negated
-            if row.op not in builder.operators(kind):
-                row.op = (builder.operators(kind) or ("",))[0]
+            allowed = builder.operators(kind) or ("",)
+            if row.op not in allowed:
+                # The row changed kind: start its comparison and value afresh.
+                row.op, row.value = allowed[0], ""
             editor.rows.append(row)
         return editor
 
@@ -192,6 +194,13 @@ def _render_editor(
 
 
 def _preview(page: Page, editor: Editor) -> dict[str, Any]:
+    if editor.mode == "builder" and any(
+        not row.value.strip()
+        and row.op not in builder.NO_VALUE
+        and row.kind not in ("has", "consent")
+        for row in editor.rows
+    ):
+        return {"incomplete": True}
     try:
         node = editor.definition()
         counted = service.count(page.session, actor=page.actor, definition=node, sample=8)
