@@ -137,7 +137,7 @@ def build(session: Session, seed: int, size: int = 14) -> list[int]:
     absorbed = {max(ids) + 1000 + i: rng.choice(ids) for i in range(2)}
     for old_id, survivor in absorbed.items():
         session.add(ContactAlias(old_id=old_id, contact_id=survivor))
-    owners = [*ids, *absorbed, None]
+    owners = [*ids, *list(absorbed) * 4, None]
     for number in range(size * 3):
         kind = rng.choice(["track", "track", "page"])
         properties: dict[str, Any] = {"url": rng.choice(URLS)}

@@ -52,3 +52,26 @@ def test_the_example_query_from_the_docs(session: Session) -> None:
     node = parse(text)
     expected = oracle.Oracle(oracle.load(session), NOW, get_settings().zone).members(node)
     assert members(session, node) == expected
+
+
+# Counts and sums run two ways: over all rows when they stand alone, and per contact when a
+# cheaper condition beside them leaves few contacts (`created_at is set` is true for everyone).
+BOTH_WAYS = [
+    'events("signed_up").count >= 1',
+    'events("page_viewed", within: 7d).count >= 2',
+    'events("added_to_cart", price >= 50).count = 0',
+    "orders(within: 90d).count >= 1",
+    'orders(platform: "jd").sum < ¥300',
+    'orders(product: "精华").count between 1 and 2',
+]
+
+
+@pytest.mark.parametrize("text", BOTH_WAYS)
+def test_counts_alone_and_beside_a_cheaper_condition_agree(
+    pool: tuple[Session, oracle.Oracle], text: str
+) -> None:
+    session, reference = pool
+    alone = parse(text)
+    beside = parse(f"created_at is set and {text}")
+    assert members(session, alone) == reference.members(alone)
+    assert members(session, beside) == reference.members(beside) == members(session, alone)

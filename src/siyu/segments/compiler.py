@@ -100,6 +100,8 @@ class _Compiler:
         self.session = session
         self.scope = where
         self.spans: dict[timedelta, str] = {}
+        # Whether a cheaper condition beside this one leaves few contacts to look at.
+        self.narrowed = False
 
     def since(self, span: timedelta) -> Any:
         """The moment `span` before now, as a parameter bound when the query runs."""
@@ -108,7 +110,15 @@ class _Compiler:
 
     def node(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
         if "and" in node:
-            return and_(*(self.node(part, stack) for part in node["and"]))
+            # Cheap tests first: both databases stop at the first false term, so the costly
+            # ones run only for the contacts that are left. With such a sibling, counts and
+            # sums are asked per remaining contact along its index instead of over all rows.
+            parts = sorted(node["and"], key=_cost)
+            narrowed, self.narrowed = self.narrowed, self.narrowed or _cost(parts[0]) < AGGREGATE
+            try:
+                return and_(*(self.node(part, stack) for part in parts))
+            finally:
+                self.narrowed = narrowed
         if "or" in node:
             return or_(*(self.node(part, stack) for part in node["or"]))
         if "not" in node:
@@ -373,8 +383,11 @@ class _Compiler:
         measure = (
             func.count()
             if node["measure"] == "count"
-            else func.sum(orders.c.paid_amount - orders.c.refunded_amount)
+            else func.coalesce(func.sum(orders.c.paid_amount - orders.c.refunded_amount), 0)
         )
+        if self.narrowed:
+            each = select(measure).where(orders.c.contact_id == CONTACT.c.id, *where)
+            return self.compare_each(each.scalar_subquery(), node)
         base = select(orders.c.contact_id).where(*where).group_by(orders.c.contact_id)
         return self.aggregate(base, measure, node)
 
@@ -394,6 +407,15 @@ class _Compiler:
             where.append(self.json_test(events.c.properties, condition["field"], condition))
         # An event keeps the id of the contact it arrived for; a merge may have absorbed that
         # contact since, and the alias names the survivor.
+        if self.narrowed:
+            own = select(func.count()).where(events.c.contact_id == CONTACT.c.id, *where)
+            absorbed = (
+                select(func.count())
+                .select_from(aliases.join(events, events.c.contact_id == aliases.c.old_id))
+                .where(aliases.c.contact_id == CONTACT.c.id, *where)
+            )
+            total = own.scalar_subquery() + absorbed.scalar_subquery()
+            return self.compare_each(total, node)
         owner = func.coalesce(aliases.c.contact_id, events.c.contact_id)
         base = (
             select(owner)
@@ -403,6 +425,11 @@ class _Compiler:
         )
         return self.aggregate(base, func.count(), node)
 
+    def compare_each(self, measure: Any, node: dict[str, Any]) -> ColumnElement[bool]:
+        op, value = node["op"], node["value"]
+        value = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+        return _compare(measure, op, value, nullable=False)
+
     def aggregate(self, base: Any, measure: Any, node: dict[str, Any]) -> ColumnElement[bool]:
         op, value = node["op"], node["value"]
         value = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
@@ -411,6 +438,29 @@ class _Compiler:
             # Contacts with no matching row at all pass too: keep everyone but those that fail.
             return CONTACT.c.id.not_in(base.having(not_(passes)))
         return CONTACT.c.id.in_(base.having(passes))
+
+
+# How costly a condition is to test, lowest first: a contact's own columns, its traits, a
+# lookup in a related table, another segment's definition, counting orders or events.
+COLUMN, TRAIT, LOOKUP, SEGMENT, AGGREGATE = range(5)
+
+
+def _cost(node: dict[str, Any]) -> int:
+    for joiner in ("and", "or"):
+        if joiner in node:
+            return max(_cost(part) for part in node[joiner])
+    if "not" in node:
+        return _cost(node["not"])
+    if "field" in node:
+        return (
+            TRAIT
+            if node["field"].startswith(TRAITS_PREFIX) or node["field"] in ("channel_code", "owner")
+            else COLUMN
+        )
+    call = node["call"]
+    if call in ("orders", "events"):
+        return AGGREGATE
+    return SEGMENT if call == "in_segment" else LOOKUP
 
 
 def _compare(column: Any, op: str, value: Any, *, nullable: bool) -> ColumnElement[bool]:
