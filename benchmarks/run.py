@@ -241,6 +241,7 @@ def write_results(
     api: dict[str, Any] | None,
     events: dict[str, Any] | None = None,
     console_list: dict[str, Any] | None = None,
+    segments: dict[str, Any] | None = None,
 ) -> None:
     rows = imp["rows_read"]
     lines = [
@@ -308,6 +309,9 @@ def write_results(
         ]
     lines += console_lines(console_list)
     lines += events_lines(events)
+    from benchmarks import segments as segment_bench
+
+    lines += segment_bench.lines(segments, verdict)
     RESULTS.write_text("\n".join(lines))
 
 
@@ -323,6 +327,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-events", action="store_true", help="leave /v1 unmeasured")
     parser.add_argument("--event-batches", type=int, default=1000, help="100-event batches")
+    parser.add_argument("--skip-segments", action="store_true", help="leave segments unmeasured")
+    parser.add_argument(
+        "--segment-contacts", type=int, default=1_000_000, help="contacts for the segment section"
+    )
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
 
@@ -341,10 +349,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_events:
         print("event ingestion benchmark")
         events = events_benchmark(args.event_batches)
+    segments = None
+    if not args.skip_segments:
+        print("segments benchmark")
+        from benchmarks import segments as segment_bench
+
+        segments = segment_bench.measure(DATA, args.segment_contacts, args.seed, fresh_database)
     facts["CPU probe (5M-step Python loop, best of 3)"] = (
         f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
     )
-    write_results(facts, imp, api, events, console_list)
+    write_results(facts, imp, api, events, console_list, segments)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
         print(f"profile: {DATA / 'import-profile.txt'}")

@@ -86,11 +86,16 @@ class Compiled:
         return {name: now - span for name, span in self.spans.items()}
 
 
-def compile_query(session: Session, node: dict[str, Any], *, inside: int | None = None) -> Compiled:
-    """Compile a checked query. `inside`: the segment it defines, which it may not include."""
+def compile_query(
+    session: Session, node: dict[str, Any], *, inside: int | None = None, few: bool = False
+) -> Compiled:
+    """Compile a checked query. `inside`: the segment it defines, which it may not include.
+    `few`: it will be asked of a handful of contacts (re-evaluating changed ones), so counts
+    and sums are asked per contact rather than over every row."""
     settings = get_settings()
     where = Scope(settings.zone, settings.currency, session.get_bind().dialect.name)
     compiler = _Compiler(session, where)
+    compiler.narrowed = compiler.few = few
     condition = compiler.node(node, () if inside is None else (inside,))
     return Compiled(condition, {name: span for span, name in compiler.spans.items()})
 
@@ -100,8 +105,9 @@ class _Compiler:
         self.session = session
         self.scope = where
         self.spans: dict[timedelta, str] = {}
-        # Whether a cheaper condition beside this one leaves few contacts to look at.
-        self.narrowed = False
+        # Whether a cheaper condition beside this one leaves few contacts to look at, and
+        # whether the query is asked of a handful of contacts only.
+        self.narrowed = self.few = False
 
     def since(self, span: timedelta) -> Any:
         """The moment `span` before now, as a parameter bound when the query runs."""
@@ -308,6 +314,13 @@ class _Compiler:
 
     # ------------------------------------------------------------ functions
 
+    def holds(self, rows: Any, contact_id: Any) -> ColumnElement[bool]:
+        """The contact has a row in `rows`. Over the whole pool the rows are read once into a
+        lookup; for a handful of contacts each one's rows are found through its index."""
+        if self.few:
+            return rows.where(contact_id == CONTACT.c.id).exists()
+        return CONTACT.c.id.in_(rows)
+
     def call_tag(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
         group, name = parse_tag(node["args"]["name"])
         tagged = (
@@ -315,21 +328,19 @@ class _Compiler:
             .join(Tag, Tag.id == ContactTagLink.tag_id)
             .where(Tag.tag_group == group, Tag.name == name)
         )
-        return CONTACT.c.id.in_(tagged)
+        return self.holds(tagged, ContactTagLink.contact_id)
 
     def call_has(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
         kinds = IDENTITY_GROUPS[node["args"]["kind"]]
-        return CONTACT.c.id.in_(
-            select(ContactIdentity.contact_id).where(ContactIdentity.kind.in_(kinds))
-        )
+        known = select(ContactIdentity.contact_id).where(ContactIdentity.kind.in_(kinds))
+        return self.holds(known, ContactIdentity.contact_id)
 
     def call_consent(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
-        return CONTACT.c.id.in_(
-            select(ContactConsent.contact_id).where(
-                ContactConsent.channel == node["args"]["channel"],
-                ContactConsent.granted.is_(True),
-            )
+        granted = select(ContactConsent.contact_id).where(
+            ContactConsent.channel == node["args"]["channel"],
+            ContactConsent.granted.is_(True),
         )
+        return self.holds(granted, ContactConsent.contact_id)
 
     def call_in_segment(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
         name = node["args"]["name"]
@@ -345,9 +356,8 @@ class _Compiler:
                 "a segment cannot refer back to one that refers to it"
             )
         if segment.kind == "static" or segment.definition is None:
-            return CONTACT.c.id.in_(
-                select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment.id)
-            )
+            listed = select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment.id)
+            return self.holds(listed, SegmentMember.contact_id)
         return self.node(segment.definition, (*stack, segment.id))
 
     def call_orders(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:

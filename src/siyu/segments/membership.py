@@ -51,18 +51,21 @@ class Change:
 _compiled: dict[tuple[Any, ...], Compiled] = {}
 
 
-def compiled(session: Session, segment: Segment, version: tuple[Any, ...]) -> Compiled:
+def compiled(
+    session: Session, segment: Segment, version: tuple[Any, ...], *, few: bool = False
+) -> Compiled:
     key = (
         session.get_bind().dialect.name,
         segment.id,
         json.dumps(segment.definition, sort_keys=True),
         version,
+        few,
     )
     found = _compiled.get(key)
     if found is None:
         if len(_compiled) > 1000:
             _compiled.clear()
-        found = _compiled[key] = compile_query(session, segment.definition or {})
+        found = _compiled[key] = compile_query(session, segment.definition or {}, few=few)
     return found
 
 
@@ -75,7 +78,7 @@ def matching(
     session: Session, segment: Segment, *, now: datetime, among: Sequence[int] | None = None
 ) -> set[int]:
     """Who meets the segment's definition now (of `among`, when given)."""
-    query = compiled(session, segment, version(session))
+    query = compiled(session, segment, version(session), few=among is not None)
     statement = select(Contact.id).where(query.condition)
     if among is not None:
         statement = statement.where(one_of(session, Contact.id, among))
@@ -221,7 +224,7 @@ def reevaluate(session: Session, *, contact_ids: Iterable[int], now: datetime) -
         if gone:
             _close_absorbed(session, gone, now)
         for segment in segments:
-            query = compiled(session, segment, current)
+            query = compiled(session, segment, current, few=True)
             statement = select(Contact.id).where(
                 one_of(session, Contact.id, batch), query.condition
             )
