@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from siyu.contacts import rollups, search, service
 from siyu.contacts.identity import Claim, ImportMemory, normalise_identity, resolve
-from siyu.contacts.models import Contact, ContactAlias, ContactIdentity, ContactNote, ContactOrder
+from siyu.contacts.models import (
+    Contact,
+    ContactAlias,
+    ContactIdentity,
+    ContactMerge,
+    ContactNote,
+    ContactOrder,
+)
 from siyu.errors import Invalid, NotFound
 from siyu.ingest.pipeline import apply_orders
 from siyu.ingest.records import OrderRecord
@@ -167,3 +174,45 @@ def test_tag_filter_pages_the_same_either_way(
             break
     assert seen == sorted(tagged, reverse=True)
     assert search.list_contacts(session, tag="no such tag").items == []
+
+
+def test_claims_the_memory_settles_end_exactly_as_resolving_them_would(session: Session) -> None:
+    """A repeat buyer's claim is settled from memory, unless another claim of the same batch
+    reaches its contact: then it takes part in the merge, evidence and all."""
+    batches = [
+        [Claim([("taobao_nick", "a")], {"name": "甲"}), Claim([("taobao_nick", "b")])],
+        [
+            Claim([("taobao_nick", "a")], {"name": "甲"}),  # settled: nothing new
+            Claim([("taobao_nick", "c")]),
+            Claim([("taobao_nick", "a")], {"city": "杭州市"}),  # fills a field: resolved
+        ],
+        [
+            Claim([("taobao_nick", "b")]),  # its contact is merged by the next claim
+            Claim([("taobao_nick", "a"), ("taobao_nick", "b")]),
+            Claim([("taobao_nick", "c")]),  # settled
+        ],
+    ]
+    outcomes = []
+    for memory in (None, ImportMemory()):
+        nested = session.begin_nested()
+        ids = [
+            resolve(session, batch, source="taobao", memory=memory).contact_ids for batch in batches
+        ]
+        rank = {cid: n for n, cid in enumerate(sorted({c for batch in ids for c in batch}))}
+        merges = session.execute(select(ContactMerge.evidence)).scalars().all()
+        contacts = session.execute(
+            select(Contact.id, Contact.name, Contact.city).order_by(Contact.id)
+        ).all()
+        outcomes.append(
+            (
+                [[rank[c] for c in batch] for batch in ids],
+                [m["identities"] for m in merges],
+                [(rank[cid], name, city) for cid, name, city in contacts],
+            )
+        )
+        nested.rollback()
+    assert outcomes[0] == outcomes[1]
+    resolved, evidence, contacts = outcomes[1]
+    assert resolved[2][0] == resolved[2][1] == resolved[0][0]  # b joined a, the older
+    assert evidence == [["taobao_nick:a", "taobao_nick:b", "taobao_nick:b"]]
+    assert contacts[0][1:] == ("甲", "杭州市")

@@ -92,6 +92,31 @@ class ImportMemory:
     def merged(self, absorbed: int, survivor: int) -> None:
         self._merged_into[absorbed] = survivor
 
+    def settle(self, claims: Sequence[Claim]) -> dict[int, int]:
+        """Claims (by index) whose contact is known already: every identity held by one
+        contact, no other order holder, and no profile field it may fill in."""
+        settled: dict[int, int] = {}
+        holders, merged_into, bits = self._holder, self._merged_into, self._bits
+        for index, claim in enumerate(claims):
+            contact_id = None
+            for identity in claim.identities:
+                held = holders.get(identity)
+                while held in merged_into:
+                    held = merged_into[held]
+                if held is None or (contact_id is not None and held != contact_id):
+                    break
+                contact_id = held
+            else:
+                if contact_id is None:
+                    continue
+                known = claim.known_contact_id
+                if known is not None and known != contact_id:
+                    continue
+                if claim.profile and _bits(claim.profile) & ~bits.get(contact_id, 0):
+                    continue
+                settled[index] = contact_id
+        return settled
+
 
 def _bits(profile: dict[str, Any]) -> int:
     bits = 0
@@ -195,9 +220,53 @@ def resolve(
 ) -> Resolution:
     """Find or create the contact of every claim, merging contacts the claims prove are one.
 
-    `memory`: what earlier chunks of the same import learnt (see ImportMemory).
+    `memory`: what earlier chunks of the same import learnt (see ImportMemory). A claim it
+    settles whole (every identity held by one contact with nothing to fill in: a repeat buyer)
+    needs none of the work below, unless another claim of the batch reaches the same contact.
     """
-    existing = lookup_identities(session, [i for c in claims for i in c.identities], memory)
+    settled = memory.settle(claims) if memory is not None else {}
+    if not settled:
+        return _resolve_all(session, claims, source, actor, reason, memory)
+    pending = [index for index in range(len(claims)) if index not in settled]
+    existing = lookup_identities(
+        session, [i for index in pending for i in claims[index].identities], memory
+    )
+    # A contact other claims reach may be merged or filled in: its settled claims join them,
+    # so what happens to it is exactly what would have happened with no claim settled.
+    reached = set(existing.values())
+    reached.update(claims[index].known_contact_id for index in pending)
+    back = [index for index, contact_id in settled.items() if contact_id in reached]
+    if back:
+        for index in back:
+            contact_id = settled.pop(index)
+            for identity in claims[index].identities:
+                existing[identity] = contact_id
+        pending = sorted([*pending, *back])
+    result = Resolution(contact_ids=[0] * len(claims))
+    if pending:
+        rest = _resolve_all(
+            session, [claims[index] for index in pending], source, actor, reason, memory, existing
+        )
+        for index, contact_id in zip(pending, rest.contact_ids, strict=True):
+            result.contact_ids[index] = contact_id
+        result.created, result.merged, result.touched = rest.created, rest.merged, rest.touched
+    for index, contact_id in settled.items():
+        result.contact_ids[index] = contact_id
+    result.touched.update(settled.values())
+    return result
+
+
+def _resolve_all(
+    session: Session,
+    claims: Sequence[Claim],
+    source: str,
+    actor: str,
+    reason: str,
+    memory: ImportMemory | None,
+    existing: dict[tuple[str, str], int] | None = None,
+) -> Resolution:
+    if existing is None:
+        existing = lookup_identities(session, [i for c in claims for i in c.identities], memory)
     components, contacts_in = _components(claims, existing)
 
     result = Resolution(contact_ids=[0] * len(claims))

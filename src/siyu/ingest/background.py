@@ -50,47 +50,78 @@ def pays_off(path: Path) -> bool:
         return False  # open_table reports the missing or unreadable file
 
 
+class BackgroundChunks:
+    """The chunks `parse_chunks` would give for this file, parsed by a child process.
+
+    The process starts at once, so that it loads and reads its first chunk while the importer
+    gets ready (hashes the file, records the batch); iterate to receive the chunks. Whether the
+    import finishes, fails or is interrupted, iterating to the end or `close` leaves no parser
+    behind.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        display_name: str,
+        progress: Callable[[int], None] | None = None,
+        chunk_rows: int | None = None,
+    ) -> None:
+        settings = get_settings()
+        environment = {
+            **os.environ,
+            # The child must read naive times and local phone numbers exactly as this process.
+            "SIYU_TIMEZONE": settings.timezone,
+            "SIYU_DEFAULT_REGION": settings.default_region,
+        }
+        self.display_name = display_name
+        self.progress = progress
+        # A file, not a pipe, for what the child says on stderr: nobody reads it until the end,
+        # and a full pipe would stall the child. It lives as long as the child: see close().
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self.child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    __name__,
+                    str(path),
+                    fmt,
+                    display_name,
+                    str(chunk_rows or CHUNK_ROWS),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+                env=environment,
+            )
+        except BaseException:
+            self.errors.close()
+            raise
+
+    def __iter__(self) -> Iterator[Chunk]:
+        try:
+            yield from _receive(self.child, self.errors, self.display_name, self.progress)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.child.poll() is None:
+            self.child.kill()
+        if self.child.stdout is not None:
+            self.child.stdout.close()
+        self.child.wait()
+        self.errors.close()
+
+
 def chunks_in_background(
     path: Path,
     fmt: str,
     display_name: str,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int | None = None,
-) -> Iterator[Chunk]:
-    """The chunks `parse_chunks` would give for this file, parsed by a child process."""
-    settings = get_settings()
-    environment = {
-        **os.environ,
-        # The child must read naive times and local phone numbers exactly as this process does.
-        "SIYU_TIMEZONE": settings.timezone,
-        "SIYU_DEFAULT_REGION": settings.default_region,
-    }
-    # A file, not a pipe, for what the child says on stderr: nobody reads it until the end, and
-    # a full pipe would stall the child.
-    with (
-        tempfile.TemporaryFile() as errors,
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                __name__,
-                str(path),
-                fmt,
-                display_name,
-                str(chunk_rows or CHUNK_ROWS),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            env=environment,
-        ) as child,
-    ):
-        assert child.stdout is not None
-        try:
-            yield from _receive(child, errors, display_name, progress)
-        finally:
-            # Whether the import finished, failed or was interrupted: no parser is left behind.
-            if child.poll() is None:
-                child.kill()
+) -> BackgroundChunks:
+    """Start parsing this file in a child process; iterate the result for its chunks."""
+    return BackgroundChunks(path, fmt, display_name, progress, chunk_rows)
 
 
 def _receive(

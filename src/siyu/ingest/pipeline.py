@@ -118,17 +118,16 @@ def apply_prepared(
     counts = Counts()
     table = ContactOrder.__table__
     existing = _known_orders(session, orders)
-    claims = []
-    for order in orders:
-        known = existing.get((order.platform, order.platform_order_id))
-        claims.append(
-            Claim(
-                order.identities,
-                order.profile,
-                known_contact_id=known.contact_id if known else None,
-                source=order.platform,
-            )
+    knowns = [existing.get((order.platform, order.platform_order_id)) for order in orders]
+    claims = [
+        Claim(
+            order.identities,
+            order.profile,
+            known_contact_id=known.contact_id if known else None,
+            source=order.platform,
         )
+        for order, known in zip(orders, knowns, strict=True)
+    ]
     resolution = resolve(
         session,
         claims,
@@ -146,11 +145,13 @@ def apply_prepared(
     now = utcnow()
     stored_now = time_storage(session)(now)
     stored = _values_storage(session)
-    for order, contact_id in zip(orders, resolution.contact_ids, strict=True):
-        known = existing.get((order.platform, order.platform_order_id))
+    # Ids first, so that each new row is built once, as the driver takes it.
+    new_ids = iter(allocate_ids(session, table, knowns.count(None)))
+    for order, contact_id, known in zip(orders, resolution.contact_ids, knowns, strict=True):
         if known is None:
-            new_rows.append((contact_id, *stored(order.values), batch_id, stored_now, stored_now))
-            new_lines.append(order.lines)
+            values = order.values if stored is None else stored(order.values)
+            new_rows.append((next(new_ids), contact_id, *values, batch_id, stored_now, stored_now))
+            new_lines.append((new_rows[-1][0], order.lines))
             touched.add(contact_id)
             continue
         change = _changes(known, order)
@@ -161,15 +162,9 @@ def apply_prepared(
         if order.lines:
             line_updates[known.id] = order
     if new_rows:
-        ids = allocate_ids(session, table, len(new_rows))
-        insert_tuples(
-            session,
-            table,
-            ORDER_COLUMNS,
-            [(order_id, *row) for order_id, row in zip(ids, new_rows, strict=True)],
-        )
-        _insert_lines(session, zip(ids, new_lines, strict=True))
-        counts.orders_created = len(ids)
+        insert_tuples(session, table, ORDER_COLUMNS, new_rows)
+        _insert_lines(session, new_lines)
+        counts.orders_created = len(new_rows)
     for group in _group_by_keys(changes).values():
         update_rows(session, table, [{**change, "updated_at": now} for change in group])
     relined = _replace_lines(session, line_updates)
@@ -202,10 +197,11 @@ def _known_orders(session: Session, orders: list[PreparedOrder]) -> dict[tuple[s
     return existing
 
 
-def _values_storage(session: Session) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """Prepared values as this database takes them: SQLite stores the UTC text as it is."""
+def _values_storage(session: Session) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+    """Prepared values as this database takes them; None: as they are (SQLite stores the UTC
+    text)."""
     if session.get_bind().dialect.name == "sqlite":
-        return lambda values: values
+        return None
 
     def with_datetimes(values: tuple[Any, ...]) -> tuple[Any, ...]:
         converted = list(values)

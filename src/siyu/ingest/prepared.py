@@ -9,6 +9,7 @@ they reach the driver: times are UTC text, as SQLite stores them.
 from __future__ import annotations
 
 import marshal
+from datetime import UTC
 from typing import Any, NamedTuple
 
 from siyu.db.bulk import utc_text
@@ -71,6 +72,15 @@ def _latest_per_order(records: list[OrderRecord]) -> list[OrderRecord]:
 
 
 def _prepare(r: OrderRecord) -> PreparedOrder:
+    # utc_text inlined for times importers parsed as UTC: three a row, a million rows a file.
+    placed, paid, completed = r.placed_at, r.paid_at, r.completed_at
+    placed_text = placed.isoformat(" ", "microseconds")[:26] if placed.tzinfo is UTC else None
+    paid_text = paid.isoformat(" ", "microseconds")[:26] if paid and paid.tzinfo is UTC else None
+    completed_text = (
+        completed.isoformat(" ", "microseconds")[:26]
+        if completed and completed.tzinfo is UTC
+        else None
+    )
     return PreparedOrder(
         r.line,
         r.platform,
@@ -88,9 +98,9 @@ def _prepare(r: OrderRecord) -> PreparedOrder:
             r.refunded_amount or 0,
             r.shipping_fee,
             r.discount_amount,
-            utc_text(r.placed_at),
-            utc_text(r.paid_at),
-            utc_text(r.completed_at),
+            placed_text or utc_text(placed),
+            paid_text or utc_text(paid),
+            completed_text or utc_text(completed),
             r.coupon_code,
             r.receiver_name,
             r.receiver_province,
@@ -107,4 +117,6 @@ def to_wire(orders: list[PreparedOrder]) -> bytes:
 
 
 def from_wire(data: bytes) -> list[PreparedOrder]:
-    return [PreparedOrder(*fields) for fields in marshal.loads(data)]
+    # tuple.__new__ skips the generated __new__ and its argument handling: 5,000 a chunk.
+    make = tuple.__new__
+    return [make(PreparedOrder, fields) for fields in marshal.loads(data)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -23,11 +23,11 @@ from siyu.contacts.identity import ImportMemory
 from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
 from siyu.ingest.background import chunks_in_background, pays_off
-from siyu.ingest.chunking import Rejected, parse_chunks
-from siyu.ingest.formats.base import Header
+from siyu.ingest.chunking import Chunk, Rejected, parse_chunks
+from siyu.ingest.formats.base import Header, ImportFormat
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.ingest.pipeline import Counts, apply_contacts, apply_prepared, owner_ids
-from siyu.ingest.reader import open_table
+from siyu.ingest.reader import Table, open_table
 from siyu.ingest.records import ContactRecord
 from siyu.ingest.registry import choose
 from siyu.kit.gcpause import fewer_collections
@@ -86,6 +86,32 @@ def import_file(
     header = Header(table.header)
     importer = choose(header, fmt, name)
     importer.bind(header)
+    parsing = None
+    if background:
+        table.close()
+        # Started before the batch is recorded: the parser loads while the file is hashed.
+        parsing = chunks_in_background(path, fmt, name, progress)
+    chunks = parsing if parsing is not None else parse_chunks(table, importer)
+    try:
+        return _import_chunks(
+            session, path, chunks, importer, name, actor, table, on_start, write_error_report
+        )
+    finally:
+        if parsing is not None:
+            parsing.close()
+
+
+def _import_chunks(
+    session: Session,
+    path: Path,
+    chunks: Iterable[Chunk],
+    importer: ImportFormat,
+    name: str,
+    actor: str,
+    table: Table,
+    on_start: Callable[[int], None] | None,
+    write_error_report: bool,
+) -> ImportSummary:
     if on_start:
         on_start(table.size)
     batch = ImportBatch(
@@ -97,11 +123,6 @@ def import_file(
     rejected: list[Rejected] = []
     counts = Counts()
     source = importer.platform or importer.name
-    if background:
-        table.close()
-        chunks = chunks_in_background(path, fmt, name, progress)
-    else:
-        chunks = parse_chunks(table, importer)
 
     statistics = Statistics(session)
     memory = ImportMemory()

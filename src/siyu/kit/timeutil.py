@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -77,7 +78,7 @@ def parse_time(text: str | datetime | date | None, zone: ZoneInfo | None = None)
     zone = zone or local_zone()
     # The common spelling, 'YYYY-MM-DD HH:MM:SS', with a zone offset known for its hour: one
     # C call parses it as an aware time, and a second makes it UTC.
-    suffix = _SUFFIXES.get((zone, text[:13]))
+    suffix = _suffixes(zone).get(text[:13])
     if suffix is not None:
         try:
             return datetime.fromisoformat(text + suffix).astimezone(UTC)
@@ -98,9 +99,37 @@ def parse_time(text: str | datetime | date | None, zone: ZoneInfo | None = None)
     return as_utc(datetime(*parts), zone)  # type: ignore[arg-type]
 
 
-# Offset suffixes ('+08:00') by zone and local hour ('2024-05-01 12'), for hours whose offset
+def time_parser(zone: ZoneInfo | None = None) -> Callable[[str], datetime | None]:
+    """`parse_time` for text in one zone, for files that hold millions of times: the common
+    spelling of an hour seen before costs one dictionary lookup and two C calls."""
+    zone = zone or local_zone()
+    suffixes = _suffixes(zone)
+    fromisoformat = datetime.fromisoformat
+
+    def parse(text: str) -> datetime | None:
+        suffix = suffixes.get(text[:13])
+        if suffix is not None:
+            try:
+                return fromisoformat(text + suffix).astimezone(UTC)
+            except ValueError:
+                pass  # padded, an offset of its own, or no time: parse_time knows
+        return parse_time(text, zone)
+
+    return parse
+
+
+# Offset suffixes ('+08:00') by zone, then local hour ('2024-05-01 12'), for hours whose offset
 # does not change within the hour. Bounded like _OFFSETS.
-_SUFFIXES: dict[tuple[ZoneInfo, str], str] = {}
+_SUFFIXES: dict[ZoneInfo, dict[str, str]] = {}
+
+
+def _suffixes(zone: ZoneInfo) -> dict[str, str]:
+    known = _SUFFIXES.get(zone)
+    if known is None:
+        known = _SUFFIXES[zone] = {}
+    return known
+
+
 _HOUR_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}$")
 
 
@@ -114,9 +143,10 @@ def _learn_suffix(zone: ZoneInfo, text: str, parsed: datetime) -> None:
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     hours, minutes = divmod(abs(minutes), 60)
-    if len(_SUFFIXES) >= _OFFSETS_LIMIT:
-        _SUFFIXES.clear()
-    _SUFFIXES[(zone, prefix)] = f"{sign}{hours:02d}:{minutes:02d}"
+    known = _suffixes(zone)
+    if len(known) >= _OFFSETS_LIMIT:
+        known.clear()  # in place: parsers made by time_parser hold this dictionary
+    known[prefix] = f"{sign}{hours:02d}:{minutes:02d}"
 
 
 def isoformat(value: datetime | None) -> str | None:

@@ -29,7 +29,7 @@ from siyu.ingest.formats.base import (
 from siyu.ingest.records import LineRecord, OrderRecord, RowError
 from siyu.ingest.statuses import map_status, refund_state, settle_refund
 from siyu.kit.normalize import EMPTY_MARKERS, clean_cell
-from siyu.kit.timeutil import local_zone, parse_time
+from siyu.kit.timeutil import time_parser
 
 # 订单关闭原因 of an open order; any other reason with 退款 in it means the money went back.
 _NOT_CLOSED = frozenset({"订单未关闭", "未关闭"})
@@ -103,7 +103,7 @@ class TaobaoOrders(PlatformFormat):
         super().bind(header)
         # Statuses repeat endlessly in a million-row file: fold each spelling once.
         self._statuses: dict[str | None, str] = {}
-        self._zone = local_zone()
+        self._parse_time = time_parser()
         self._has_status = self.has("status")
         self._has_refund = self.has("refund")
         self._discount_fields = [
@@ -134,14 +134,14 @@ class TaobaoOrders(PlatformFormat):
                 return clean_cell(value)
             return None if value in EMPTY_MARKERS else value
 
-        zone = self._zone
+        parse_time = self._parse_time
 
         def when(field: str) -> datetime | None:
             value = text(field)
             if value is None:
                 return None
             try:
-                return parse_time(value, zone)
+                return parse_time(value)
             except ValueError as error:
                 raise RowError(f"{self.labels.get(field, field)}: {error}") from None
 
