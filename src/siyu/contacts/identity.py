@@ -227,27 +227,27 @@ def resolve(
     settled = memory.settle(claims) if memory is not None else {}
     if not settled:
         return _resolve_all(session, claims, source, actor, reason, memory)
-    pending = [index for index in range(len(claims)) if index not in settled]
+    unsettled = [index for index in range(len(claims)) if index not in settled]
     existing = lookup_identities(
-        session, [i for index in pending for i in claims[index].identities], memory
+        session, [i for index in unsettled for i in claims[index].identities], memory
     )
     # A contact other claims reach may be merged or filled in: its settled claims join them,
     # so what happens to it is exactly what would have happened with no claim settled.
     reached = set(existing.values())
-    reached.update(claims[index].known_contact_id for index in pending)
+    reached.update(claims[index].known_contact_id for index in unsettled)
     back = [index for index, contact_id in settled.items() if contact_id in reached]
     if back:
         for index in back:
             contact_id = settled.pop(index)
             for identity in claims[index].identities:
                 existing[identity] = contact_id
-        pending = sorted([*pending, *back])
+        unsettled = sorted([*unsettled, *back])
     result = Resolution(contact_ids=[0] * len(claims))
-    if pending:
+    if unsettled:
         rest = _resolve_all(
-            session, [claims[index] for index in pending], source, actor, reason, memory, existing
+            session, [claims[index] for index in unsettled], source, actor, reason, memory, existing
         )
-        for index, contact_id in zip(pending, rest.contact_ids, strict=True):
+        for index, contact_id in zip(unsettled, rest.contact_ids, strict=True):
             result.contact_ids[index] = contact_id
         result.created, result.merged, result.touched = rest.created, rest.merged, rest.touched
     for index, contact_id in settled.items():
