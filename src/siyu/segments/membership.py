@@ -216,21 +216,25 @@ def reevaluate(session: Session, *, contact_ids: Iterable[int], now: datetime) -
     segments = dynamic_segments(session)
     current = version(session)
     changes = 0
-    for batch in chunked(ids, BATCH):
-        existing = set(
-            session.scalars(select(Contact.id).where(one_of(session, Contact.id, batch)))
-        )
+    # Batches small enough for a plain IN list, which every planner reads as "these rows".
+    for batch in chunked(ids, 500):
+        existing = set(session.scalars(select(Contact.id).where(Contact.id.in_(batch))))
         gone = [c for c in batch if c not in existing]
         if gone:
             _close_absorbed(session, gone, now)
+        present: dict[int, set[int]] = {}
+        for segment_id, contact_id in session.execute(
+            select(SegmentMember.segment_id, SegmentMember.contact_id).where(
+                SegmentMember.contact_id.in_(batch)
+            )
+        ):
+            present.setdefault(segment_id, set()).add(contact_id)
         for segment in segments:
             query = compiled(session, segment, current, few=True)
-            statement = select(Contact.id).where(
-                one_of(session, Contact.id, batch), query.condition
-            )
+            statement = select(Contact.id).where(Contact.id.in_(batch), query.condition)
             wanted = set(session.scalars(statement, query.params(now)))
-            present = members_among(session, segment.id, batch)
-            change = Change(sorted(wanted - present), sorted(present - wanted))
+            held = present.get(segment.id, set())
+            change = Change(sorted(wanted - held), sorted(held - wanted))
             apply(session, segment=segment, change=change, now=now, fire=True, reason="left")
             changes += len(change.entered) + len(change.exited)
     return changes
