@@ -31,6 +31,7 @@ NAV = (
     ("/", N_("Home")),
     ("/customers", N_("Customers")),
     ("/funnel", N_("Lead to deal")),
+    ("/rfm", N_("RFM")),
     ("/imports", N_("Imports")),
     ("/inbound", N_("Forms and QR codes")),
     ("/links", N_("Links")),

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from siyu.contacts import rollups
+from siyu.contacts import lifecycle, rollups
 from siyu.contacts.models import (
     IDENTITY_KINDS,
     Contact,
@@ -191,10 +191,13 @@ def resolve(
     actor: str = "system",
     reason: str = "shared identity",
     memory: ImportMemory | None = None,
+    refresh_stages: bool = True,
 ) -> Resolution:
     """Find or create the contact of every claim, merging contacts the claims prove are one.
 
     `memory`: what earlier chunks of the same import learnt (see ImportMemory).
+    `refresh_stages`: work out the lifecycle stage of the contacts created or given a reachable
+    identity; an order import leaves it to the rollups it recomputes when it ends.
     """
     existing = lookup_identities(session, [i for c in claims for i in c.identities], memory)
     components, contacts_in = _components(claims, existing)
@@ -244,8 +247,10 @@ def resolve(
             result.contact_ids[index] = contact_id
     result.touched.update(root_contact.values())
 
-    _add_identities(session, claims, result.contact_ids, existing, source)
+    reachable = _add_identities(session, claims, result.contact_ids, existing, source)
     _fill_profiles(session, fills, memory)
+    if refresh_stages:
+        lifecycle.refresh(session, contact_ids={*new_ids, *reachable}, reason="identity")
     if memory is not None:
         for claim, contact_id in zip(claims, result.contact_ids, strict=True):
             for identity in claim.identities:
@@ -365,21 +370,26 @@ def _add_identities(
     contact_ids: list[int],
     existing: dict[tuple[str, str], int],
     source: str,
-) -> None:
+) -> set[int]:
+    """Store the identities not held yet; returns the contacts given one that reaches a person."""
     now = time_storage(session)(utcnow())
     seen = set(existing)
     rows = []
+    reachable: set[int] = set()
     for claim, contact_id in zip(claims, contact_ids, strict=True):
         for identity in claim.identities:
             if identity not in seen:
                 seen.add(identity)
                 rows.append((contact_id, identity[0], identity[1], claim.source or source, now))
+                if identity[0] != "anonymous_id":
+                    reachable.add(contact_id)
     insert_tuples(
         session,
         ContactIdentity.__table__,
         ("contact_id", "kind", "value", "source", "created_at"),
         rows,
     )
+    return reachable
 
 
 def _fill_profiles(

@@ -1,11 +1,13 @@
 """Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
 
+from siyu.analytics.models import RfmScore
 from siyu.audit.models import AuditEvent
 from siyu.contacts.models import (
     Contact,
     ContactAlias,
     ContactConsent,
     ContactIdentity,
+    ContactLifecycleTransition,
     ContactMerge,
     ContactNote,
     ContactOrder,
@@ -37,6 +39,7 @@ __all__ = [
     "ContactAlias",
     "ContactConsent",
     "ContactIdentity",
+    "ContactLifecycleTransition",
     "ContactMerge",
     "ContactNote",
     "ContactOrder",
@@ -54,6 +57,7 @@ __all__ = [
     "InboundPage",
     "InboundSubmission",
     "Job",
+    "RfmScore",
     "StaffUser",
     "Tag",
 ]

@@ -37,6 +37,8 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def _load_handlers() -> None:
     # Domain task modules register themselves on import.
+    import siyu.analytics.tasks
+    import siyu.contacts.tasks
     import siyu.ingest.tasks  # noqa: F401
 
 
