@@ -79,10 +79,16 @@ def _segment_sql() -> str:
 
 
 _DAYS = {
-    "sqlite": "CAST(julianday(:now) - julianday(last) AS INTEGER)",
+    # Whole seconds, divided as integers: julianday's floats can fall a hair short of a day.
+    "sqlite": "(CAST(strftime('%s', :now) AS INTEGER) - CAST(strftime('%s', last) AS INTEGER))"
+    " / 86400",
     "postgresql": "CAST(floor(EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - last)) / 86400) "
     "AS INTEGER)",
 }
+# SQLite would read the orders through the (contact_id, placed_at) index to group them without
+# sorting, and so look up every row at random: reading the table and sorting the window's
+# rows took 9 s instead of 23 s for 10,000,000 orders. PostgreSQL chooses for itself.
+_SCAN = {"sqlite": "NOT INDEXED", "postgresql": ""}
 _REFRESH = """
     INSERT INTO analytics_rfm_score (contact_id, recency_days, frequency, monetary,
         recency_score, frequency_score, monetary_score, score, segment, computed_at)
@@ -97,7 +103,7 @@ _REFRESH = """
             SELECT contact_id, {days} AS recency_days, frequency, monetary FROM (
                 SELECT contact_id, max(placed_at) AS last, count(*) AS frequency,
                     sum(paid_amount) - sum(refunded_amount) AS monetary
-                FROM contact_order
+                FROM contact_order {scan}
                 WHERE status IN :statuses AND currency = :currency
                     AND placed_at > :start AND placed_at <= :now
                 GROUP BY contact_id
@@ -114,9 +120,9 @@ def refresh(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
     start = now - timedelta(days=window)
     dialect = session.get_bind().dialect.name
     stored = utc_text if dialect == "sqlite" else (lambda value: value)
-    statement = text(_REFRESH.format(segment=_segment_sql(), days=_DAYS[dialect])).bindparams(
-        bindparam("statuses", expanding=True)
-    )
+    statement = text(
+        _REFRESH.format(segment=_segment_sql(), days=_DAYS[dialect], scan=_SCAN[dialect])
+    ).bindparams(bindparam("statuses", expanding=True))
     session.execute(delete(RfmScore))
     result = session.execute(
         statement,

@@ -131,10 +131,14 @@ def refresh(
 def sweep(session: Session, *, now: datetime | None = None) -> int:
     """Move the buyers whom time has moved (to at risk, to churned); how many moved.
 
-    One pass over the buyers in SQL: the stages that only orders change are already current.
+    One pass over the buyers in SQL: the stages that only orders change are already current,
+    and time alone never moves a churned buyer (only an order does), so those are skipped.
     """
     dialect = session.get_bind().dialect.name
-    record, change = _statements(dialect, "c.order_count > 0")
+    record, change = _statements(
+        dialect,
+        "c.order_count > 0 AND (c.lifecycle_stage IS NULL OR c.lifecycle_stage <> 'churned')",
+    )
     params = {**_params(session, now or utcnow()), "reason": "sweep"}
     changed: int = session.execute(record, params).rowcount  # type: ignore[attr-defined]
     session.execute(change, params)
