@@ -87,7 +87,9 @@ _DAYS = {
 }
 # SQLite would read the orders through the (contact_id, placed_at) index to group them without
 # sorting, and so look up every row at random: reading the table and sorting the window's
-# rows took 9 s instead of 23 s for 10,000,000 orders. PostgreSQL chooses for itself.
+# rows took 9 s instead of 23 s for 10,000,000 orders. PostgreSQL chooses for itself. The rows
+# are written in contact order: appending to the table (and checking each contact) in order
+# costs far less than in the order of the last quintile's sort.
 _SCAN = {"sqlite": "NOT INDEXED", "postgresql": ""}
 _REFRESH = """
     INSERT INTO analytics_rfm_score (contact_id, recency_days, frequency, monetary,
@@ -110,6 +112,7 @@ _REFRESH = """
             ) AS buyer
         ) AS measured
     ) AS scored
+    ORDER BY contact_id
 """
 
 
