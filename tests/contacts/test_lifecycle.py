@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from siyu.config import get_settings
 from siyu.contacts import lifecycle, rollups
 from siyu.contacts import service as contacts_service
-from siyu.contacts.identity import merge
+from siyu.contacts.identity import Claim, merge, resolve
 from siyu.contacts.models import Contact, ContactLifecycleTransition, ContactOrder
 from siyu.db import migrate
 from siyu.db.session import make_engine
@@ -293,3 +293,23 @@ def test_the_migration_backfills_stages_and_downgrades(backend: str, tmp_path: P
     finally:
         engine.dispose()
         _drop(url, admin)
+
+
+def test_identity_resolution_records_visitor_to_lead(session: Session) -> None:
+    """As the event API resolves calls: an anonymous page view, then an identify."""
+    seen = resolve(session, [Claim([("anonymous_id", "web-1")])], source="events")
+    person = session.get_one(Contact, seen.contact_ids[0])
+    assert person.lifecycle_stage == "visitor"
+    again = resolve(session, [Claim([("anonymous_id", "web-1")])], source="events")
+    assert again.contact_ids == seen.contact_ids
+    resolve(
+        session,
+        [Claim([("external_id", "user-1"), ("anonymous_id", "web-1")])],
+        source="events",
+    )
+    session.refresh(person)
+    assert person.lifecycle_stage == "lead"
+    assert history(session, person) == [
+        (None, "visitor", "identity"),
+        ("visitor", "lead", "identity"),
+    ]
