@@ -38,6 +38,28 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(default=Path("var/uploads"), description="Where uploaded files wait.")
     run_worker: bool = Field(default=True, description="Run the job worker inside `siyu serve`.")
 
+    rfm_window_days: int = Field(
+        default=365, ge=1, description="RFM scores read the orders of this many days back."
+    )
+    lifecycle_loyal_orders: int = Field(
+        default=4, ge=2, description="Paid orders that make a buyer loyal (two make a repeat)."
+    )
+    lifecycle_at_risk_gaps: float = Field(
+        default=2.0, gt=0, description="At risk after this many of the buyer's usual gaps."
+    )
+    lifecycle_churned_gaps: float = Field(
+        default=4.0, gt=0, description="Churned after this many of the buyer's usual gaps."
+    )
+    lifecycle_default_gap_days: float = Field(
+        default=90.0, gt=0, description="The usual gap assumed for a buyer of one order."
+    )
+    lifecycle_min_gap_days: float = Field(
+        default=7.0, ge=0, description="Usual gaps shorter than this count as this long."
+    )
+    lifecycle_churn_horizon_days: int = Field(
+        default=730, ge=1, description="Churned after this many days without an order, always."
+    )
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -49,6 +49,8 @@ SCOPES = {
     ("GET", "/api/v1/orders/{order_id}"): "read",
     ("GET", "/api/v1/reports/overview"): "read",
     ("GET", "/api/v1/reports/funnel"): "read",
+    ("GET", "/api/v1/reports/rfm"): "read",
+    ("POST", "/api/v1/reports/rfm/refresh"): "write",
     ("POST", "/api/v1/imports"): "write",
     ("GET", "/api/v1/imports/{job_id}"): "read",
     ("GET", "/api/v1/imports/{job_id}/errors.csv"): "read",

@@ -58,7 +58,9 @@ def test_the_360_shows_stage_and_events_with_orders_by_time(
     twice = people["twice"]
     add_events(session, twice, 3)  # 06-01 page, 06-02 add_to_cart, 06-03 identify
     text = signed_in.get(f"/customers/{twice.id}").text
-    assert 'class="badge stage stage-customer"' in text
+    # Its orders are of 2024: past the churn horizon.
+    assert 'class="badge stage stage-churned"' in text
+    assert "已流失" in text
     feed = text.split('id="activity"', 1)[1]
     # Newest first: the order of 06-20, the three events, then the order of 05-11.
     order = [feed.index(s) for s in ("R2", "shop-user-7", "add_to_cart", "/p/0", "R1")]

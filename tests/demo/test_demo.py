@@ -44,6 +44,10 @@ def test_small_demo_builds_a_believable_merchant(session: Session, tmp_path: Pat
     assert _count(session, select(Contact.id).where(Contact.platforms.contains(","))) > 5
     # ...and sometimes only a later file proves two contacts are one person.
     assert summary["merges"] >= 1
+    # Believable stages: every kind of buyer, lapsed ones too.
+    stages = summary["stages"]
+    assert set(stages) >= {"lead", "new_customer", "repeat", "at_risk", "churned"}, stages
+    assert sum(stages.values()) == summary["contacts"]
     # Buy-till-you-die: many buy once, a fair share come back.
     repeat = _count(session, select(Contact.id).where(Contact.order_count >= 2))
     once = _count(session, select(Contact.id).where(Contact.order_count == 1))

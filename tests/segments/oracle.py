@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.analytics.models import RfmScore
 from siyu.contacts.models import (
     Contact,
     ContactAlias,
@@ -30,6 +31,13 @@ from siyu.staff.models import StaffUser
 PURCHASES = {"paid", "shipped", "completed", "refunded"}
 GROUPS = {"wechat": {"wechat_unionid", "wechat_openid"}, "wecom": {"wecom_external_userid"}}
 UNITS = {"h": 3600, "d": 86400, "w": 604800}
+RFM = {
+    "rfm.segment": "segment",
+    "rfm.score": "score",
+    "rfm.r": "recency_score",
+    "rfm.f": "frequency_score",
+    "rfm.m": "monetary_score",
+}
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Pool:
     events: dict[int, list[Event]] = field(default_factory=lambda: defaultdict(list))
     segments: dict[str, Segment] = field(default_factory=dict)
     static: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    rfm: dict[int, RfmScore] = field(default_factory=dict)
 
 
 def load(session: Session) -> Pool:
@@ -75,6 +84,7 @@ def load(session: Session) -> Pool:
         if event.contact_id is not None:
             pool.events[aliases.get(event.contact_id, event.contact_id)].append(event)
     pool.segments = {s.name: s for s in session.scalars(select(Segment))}
+    pool.rfm = {r.contact_id: r for r in session.scalars(select(RfmScore))}
     for segment_id, contact_id in session.execute(
         select(SegmentMember.segment_id, SegmentMember.contact_id)
     ):
@@ -114,6 +124,12 @@ class Oracle:
         if name == "owner":
             login = self.pool.staff.get(contact.owner_id) if contact.owner_id else None
             return text_test(login, node)
+        if name.startswith("rfm."):
+            score = self.pool.rfm.get(cid)
+            value = getattr(score, RFM[name]) if score is not None else None
+            return (text_test if name == "rfm.segment" else number_test)(value, node)
+        if name == "stage":
+            return text_test(contact.lifecycle_stage, node)
         value = getattr(contact, name)
         if name == "platforms":
             return list_test(value, node)

@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from siyu.analytics.models import RfmScore
 from siyu.contacts import rollups
 from siyu.contacts.models import (
     Contact,
@@ -50,6 +51,8 @@ TRAIT_VALUES: dict[str, list[Any]] = {
     "vip": [True, False, "yes", 0],
 }
 STAFF = ["wang", "li", "zhao"]
+RFM_SEGMENTS = ["champions", "at_risk", "lost", "others"]
+STAGES = ["visitor", "lead", "new_customer", "repeat", "loyal", "at_risk", "churned"]
 
 
 # Times fall on a few days, and queries name the same days, so that the edges of a day, a
@@ -155,6 +158,17 @@ def build(session: Session, seed: int, size: int = 14) -> list[int]:
                 received_at=NOW,
             )
         )
+    for cid in ids:
+        if rng.random() < 0.6:
+            r, f, m = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 5)
+            session.add(
+                RfmScore(
+                    contact_id=cid, recency_days=rng.randint(0, 365), frequency=f, monetary=m * 100,
+                    recency_score=r, frequency_score=f, monetary_score=m,
+                    score=100 * r + 10 * f + m,
+                    segment=rng.choice(RFM_SEGMENTS), computed_at=NOW,
+                )
+            )  # fmt: skip
     high = parse("total_spent >= ¥300")
     session.add(
         Segment(name="高价值", kind="dynamic", definition=high, query="total_spent >= ¥300")
@@ -315,8 +329,22 @@ def _events() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _swap(test: dict[str, Any], words: list[str]) -> dict[str, Any]:
+    """A text test with its values drawn from these words instead."""
+    value = test.get("value")
+    index = sum(map(ord, str(value))) % len(words)
+    if isinstance(value, list):
+        return {**test, "value": [words[(index + n) % len(words)] for n in range(len(value))]}
+    if "value" in test:
+        return {**test, "value": words[index] if test["op"] != "contains" else words[index][:3]}
+    return test
+
+
 conditions = st.one_of(
     *(_field(n, "text") for n in ("name", "city", "province", "source", "owner", "channel_code")),
+    _test("text").map(lambda t: {"field": "stage", **_swap(t, STAGES)}),
+    _test("text").map(lambda t: {"field": "rfm.segment", **_swap(t, RFM_SEGMENTS)}),
+    *(_field(n, "number") for n in ("rfm.score", "rfm.r", "rfm.f", "rfm.m")),
     _field("order_count", "number"),
     *(_field(n, "money") for n in ("total_spent", "refunded_amount", "average_order_value")),
     *(_field(n, "time") for n in ("created_at", "first_order_at", "last_order_at")),

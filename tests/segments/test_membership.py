@@ -252,3 +252,31 @@ def test_count_and_sample(session: Session) -> None:
     assert result["count"] == 3 and len(result["sample"]) == 2
     assert result["query"] == 'name contains "客户"' and result["sql_ms"] >= 0
     assert session.scalar(select(func.count()).select_from(ContactTagLink)) == 0
+
+
+def test_rfm_scores_and_stages_reach_the_segments_that_read_them(session: Session) -> None:
+    from siyu.analytics import rfm
+    from siyu.contacts import lifecycle
+
+    wang = person(session, "王芳", "phone:13800138000")
+    buy(session, wang, 30000, days_ago=3)
+    scored = service.create_segment(
+        session, actor=CLI, name="有分", query="rfm.score >= 111", now=NOW
+    )
+    above = service.create_segment(
+        session, actor=CLI, name="有分的人", query='in_segment("有分")', now=NOW
+    )
+    staged = service.create_segment(
+        session, actor=CLI, name="流失", query='stage = "churned"', now=NOW
+    )
+    assert members(session, scored.id) == set() and members(session, above.id) == set()
+    rfm.refresh(session, now=NOW)
+    assert members(session, scored.id) == {wang.id} and members(session, above.id) == {wang.id}
+    assert {e.properties["segment"] for e in events(session, "segment_entered")} == {
+        "有分",
+        "有分的人",
+    }
+    # Years later the sweep moves the stage; the segment on the stage follows once looked at.
+    lifecycle.sweep(session, now=NOW + timedelta(days=3000))
+    drain(session, NOW + timedelta(days=3000))
+    assert members(session, staged.id) == {wang.id}

@@ -35,3 +35,27 @@ ROLES = {
     "staff": N_("Sales staff"),
     "viewer": N_("Viewer"),
 }
+
+LIFECYCLE_STAGES = {
+    "visitor": N_("Visitor"),
+    "lead": N_("Lead"),
+    "new_customer": N_("New customer"),
+    "repeat": N_("Repeat customer"),
+    "loyal": N_("Loyal customer"),
+    "at_risk": N_("At risk of leaving"),
+    "churned": N_("Churned"),
+}
+# RFM segments (siyu.analytics.rfm); the zh_CN names are in rfm.po.
+RFM_SEGMENTS = {
+    "champions": N_("Champions"),
+    "potential_loyalist": N_("Potential Loyalist"),
+    "loyal_customers": N_("Loyal Customers"),
+    "promising": N_("Promising"),
+    "new_customers": N_("New Customers"),
+    "cant_lose_them": N_("Can't Lose Them"),
+    "at_risk": N_("At Risk"),
+    "need_attention": N_("Need Attention"),
+    "about_to_sleep": N_("About To Sleep"),
+    "lost": N_("Lost"),
+    "others": N_("Others"),
+}

@@ -32,6 +32,7 @@ NAV = (
     ("/customers", N_("Customers")),
     ("/segments", N_("Segments")),
     ("/funnel", N_("Lead to deal")),
+    ("/rfm", N_("RFM")),
     ("/imports", N_("Imports")),
     ("/inbound", N_("Forms and QR codes")),
     ("/links", N_("Links")),

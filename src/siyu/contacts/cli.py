@@ -48,6 +48,12 @@ def _print_profile(data: dict[str, Any]) -> None:
         f"first {data['first_order_at'] or '-'}  last {data['last_order_at'] or '-'}",
         highlight=False,
     )
+    rfm = data["rfm"]
+    console.print(
+        f"stage {data['lifecycle_stage']}"
+        + (f"  RFM R{rfm['r']} F{rfm['f']} M{rfm['m']} ({rfm['segment']})" if rfm else ""),
+        highlight=False,
+    )
     if data["tags"]:
         console.print("tags: " + ", ".join(data["tags"]), highlight=False)
     if data["owner"]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from siyu.contacts import rollups
+from siyu.contacts import lifecycle, rollups
 from siyu.contacts.models import (
     IDENTITY_KINDS,
     Contact,
@@ -217,16 +217,19 @@ def resolve(
     actor: str = "system",
     reason: str = "shared identity",
     memory: ImportMemory | None = None,
+    refresh_stages: bool = True,
 ) -> Resolution:
     """Find or create the contact of every claim, merging contacts the claims prove are one.
 
     `memory`: what earlier chunks of the same import learnt (see ImportMemory). A claim it
     settles whole (every identity held by one contact with nothing to fill in: a repeat buyer)
     needs none of the work below, unless another claim of the batch reaches the same contact.
+    `refresh_stages`: work out the lifecycle stage of the contacts created or given a reachable
+    identity; an order import leaves it to the rollups it recomputes when it ends.
     """
     settled = memory.settle(claims) if memory is not None else {}
     if not settled:
-        return _resolve_all(session, claims, source, actor, reason, memory)
+        return _resolve_all(session, claims, source, actor, reason, memory, refresh_stages)
     unsettled = [index for index in range(len(claims)) if index not in settled]
     existing = lookup_identities(
         session, [i for index in unsettled for i in claims[index].identities], memory
@@ -245,7 +248,14 @@ def resolve(
     result = Resolution(contact_ids=[0] * len(claims))
     if unsettled:
         rest = _resolve_all(
-            session, [claims[index] for index in unsettled], source, actor, reason, memory, existing
+            session,
+            [claims[index] for index in unsettled],
+            source,
+            actor,
+            reason,
+            memory,
+            refresh_stages,
+            existing,
         )
         for index, contact_id in zip(unsettled, rest.contact_ids, strict=True):
             result.contact_ids[index] = contact_id
@@ -263,6 +273,7 @@ def _resolve_all(
     actor: str,
     reason: str,
     memory: ImportMemory | None,
+    refresh_stages: bool,
     existing: dict[tuple[str, str], int] | None = None,
 ) -> Resolution:
     if existing is None:
@@ -314,8 +325,10 @@ def _resolve_all(
             result.contact_ids[index] = contact_id
     result.touched.update(root_contact.values())
 
-    _add_identities(session, claims, result.contact_ids, existing, source)
+    reachable = _add_identities(session, claims, result.contact_ids, existing, source)
     _fill_profiles(session, fills, memory)
+    if refresh_stages:
+        lifecycle.refresh(session, contact_ids={*new_ids, *reachable}, reason="identity")
     pending.mark(session, result.touched)
     if memory is not None:
         for claim, contact_id in zip(claims, result.contact_ids, strict=True):
@@ -436,21 +449,26 @@ def _add_identities(
     contact_ids: list[int],
     existing: dict[tuple[str, str], int],
     source: str,
-) -> None:
+) -> set[int]:
+    """Store the identities not held yet; returns the contacts given one that reaches a person."""
     now = time_storage(session)(utcnow())
     seen = set(existing)
     rows = []
+    reachable: set[int] = set()
     for claim, contact_id in zip(claims, contact_ids, strict=True):
         for identity in claim.identities:
             if identity not in seen:
                 seen.add(identity)
                 rows.append((contact_id, identity[0], identity[1], claim.source or source, now))
+                if identity[0] != "anonymous_id":
+                    reachable.add(contact_id)
     insert_tuples(
         session,
         ContactIdentity.__table__,
         ("contact_id", "kind", "value", "source", "created_at"),
         rows,
     )
+    return reachable
 
 
 def _fill_profiles(

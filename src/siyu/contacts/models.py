@@ -44,6 +44,9 @@ TAG_SOURCES = ("manual", "import", "rule")
 ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "cancelled", "refunded")
 # Orders that count as a purchase in rollups: the buyer paid, whatever happened afterwards.
 PURCHASE_STATUSES = ("paid", "shipped", "completed", "refunded")
+# Lifecycle stages (lead to deal), kept current by contacts.lifecycle.
+LIFECYCLE_STAGES = ("visitor", "lead", "new_customer", "repeat", "loyal", "at_risk", "churned")
+BUYER_STAGES = ("new_customer", "repeat", "loyal", "at_risk", "churned")
 
 
 class Contact(IdMixin, TimestampMixin, Base):
@@ -84,6 +87,28 @@ class Contact(IdMixin, TimestampMixin, Base):
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Sorted, comma-separated platform names, e.g. "jd,taobao".
     platforms: Mapped[str] = mapped_column(String(200), default="")
+    # One of LIFECYCLE_STAGES; NULL only until the write that created the contact ends.
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(16), index=True)
+
+
+class ContactLifecycleTransition(IdMixin, Base):
+    """History: each change of a contact's lifecycle stage, and when Siyu saw it happen.
+
+    `from_stage` is NULL on the first row of a contact: the stage it entered the pool at.
+    """
+
+    __tablename__ = "contact_lifecycle_transition"
+    __table_args__ = (
+        Index("ix_contact_lifecycle_transition_contact_id_changed_at", "contact_id", "changed_at"),
+        Index("ix_contact_lifecycle_transition_to_stage_changed_at", "to_stage", "changed_at"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What moved it: identity, orders, sweep, backfill.
+    reason: Mapped[str] = mapped_column(String(32), default="")
 
 
 class ContactIdentity(IdMixin, Base):

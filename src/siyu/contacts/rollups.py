@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from siyu.config import get_settings
+from siyu.contacts import lifecycle
 from siyu.contacts.models import PURCHASE_STATUSES
 from siyu.kit.chunks import chunked
 from siyu.segments import pending
@@ -97,4 +98,5 @@ def recompute(session: Session, contact_ids: Iterable[int]) -> None:
         values = batch if postgres else json.dumps(batch)
         session.execute(update, {**params, "ids": values})
         session.execute(reset, {**params, "ids": values})
+    lifecycle.refresh(session, contact_ids=ids)
     pending.mark(session, ids)

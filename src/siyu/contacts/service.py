@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from siyu.analytics import rfm
 from siyu.audit import service as audit
 from siyu.contacts import lifecycle
 from siyu.contacts.consent import record_consent
@@ -187,6 +188,8 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
         list_orders(session, contact_id=cid, limit=recent_orders).items if recent_orders > 0 else []
     )
     data["lifecycle_stage"] = lifecycle.stage(session, contact)
+    data["lifecycle_history"] = lifecycle.history(session, cid)
+    data["rfm"] = rfm.score_of(session, cid)
     data["events"] = recent_events(session, cid)
     return data
 
@@ -294,6 +297,7 @@ def add_identity(session: Session, *, contact: Contact, ref: str, actor: Actor) 
     if holder is None:
         session.add(ContactIdentity(contact_id=contact.id, kind=kind, value=value, source="manual"))
         session.flush()
+        lifecycle.refresh(session, contact_ids=[contact.id], reason="identity")
         pending.mark(session, [contact.id])
         audit.record(
             session,
@@ -338,6 +342,7 @@ def remove_identity(session: Session, *, contact: Contact, ref: str, actor: Acto
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"contact {contact.id} has no identity {kind}:{value}")
+    lifecycle.refresh(session, contact_ids=[contact.id], reason="identity")
     pending.mark(session, [contact.id])
     audit.record(
         session,

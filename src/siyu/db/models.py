@@ -1,11 +1,13 @@
 """Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
 
+from siyu.analytics.models import RfmScore
 from siyu.audit.models import AuditEvent
 from siyu.contacts.models import (
     Contact,
     ContactAlias,
     ContactConsent,
     ContactIdentity,
+    ContactLifecycleTransition,
     ContactMerge,
     ContactNote,
     ContactOrder,
@@ -38,6 +40,7 @@ __all__ = [
     "ContactAlias",
     "ContactConsent",
     "ContactIdentity",
+    "ContactLifecycleTransition",
     "ContactMerge",
     "ContactNote",
     "ContactOrder",
@@ -55,6 +58,7 @@ __all__ = [
     "InboundPage",
     "InboundSubmission",
     "Job",
+    "RfmScore",
     "Segment",
     "SegmentMember",
     "SegmentMembership",

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siyu.analytics import rfm
 from siyu.contacts import service as contacts_service
-from siyu.contacts.models import ContactMerge, ContactOrder
+from siyu.contacts.models import Contact, ContactMerge, ContactOrder
 from siyu.demo import catalogue, files
 from siyu.demo.model import PLATFORMS, DemoOrder
 from siyu.demo.people import Person, Population, as_seen_at
@@ -110,6 +111,9 @@ def build_demo(
     say("adding staff notes")
     notes = _notes(session, rng, members, staff)
     session.flush()
+    # Stages were worked out as the exports came in; RFM scores wait for their job, or this.
+    say("scoring buyers (RFM)")
+    rfm.refresh(session)
     return _summary(session, customers, seed, as_of, imports, len(members), notes, staff)
 
 
@@ -264,6 +268,13 @@ def _summary(
         "orders": sum(per_platform.values()),
         "merges": session.execute(select(func.count()).select_from(ContactMerge)).scalar_one(),
         "platforms": per_platform,
+        "stages": dict(
+            session.execute(
+                select(Contact.lifecycle_stage, func.count())
+                .group_by(Contact.lifecycle_stage)
+                .order_by(Contact.lifecycle_stage)
+            ).all()
+        ),
         "members": members,
         "notes": notes,
         "staff": sorted(staff),

@@ -135,6 +135,7 @@ def apply_prepared(
         actor=actor,
         reason=f"same buyer in {source} import",
         memory=memory,
+        refresh_stages=False,
     )
     counts.contacts_created = resolution.created
     counts.contacts_merged = resolution.merged

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
+from siyu.analytics.models import RfmScore
 from siyu.config import get_settings
 from siyu.contacts.models import (
     PURCHASE_STATUSES,
@@ -49,7 +50,13 @@ from siyu.contacts.models import (
 from siyu.contacts.tags import parse_tag
 from siyu.db.types import UTCDateTime
 from siyu.events.models import Event
-from siyu.segments.fields import DURATION_UNITS, FIELDS, IDENTITY_GROUPS, TRAITS_PREFIX
+from siyu.segments.fields import (
+    DURATION_UNITS,
+    FIELDS,
+    IDENTITY_GROUPS,
+    RFM_COLUMNS,
+    TRAITS_PREFIX,
+)
 from siyu.segments.language import QueryError, nearest
 from siyu.segments.models import Segment, SegmentMember
 from siyu.staff.models import StaffUser
@@ -143,6 +150,10 @@ class _Compiler:
             return self.json_test(CONTACT.c.traits, "channel_code", node)
         if name == "owner":
             return self.owner(node)
+        if name in RFM_COLUMNS:
+            return self.rfm(node)
+        if name == "stage":
+            return self.text_test(CONTACT.c.lifecycle_stage, node)
         kind = FIELDS[name].type
         column = CONTACT.c[name]
         if kind == "time":
@@ -227,6 +238,25 @@ class _Compiler:
         # platforms is "jd,taobao": match a whole word between commas.
         wrapped = literal(",") + column + literal(",")
         return and_(column.is_not(None), self.position(wrapped, f",{node['value']},") > 0)
+
+    def rfm(self, node: dict[str, Any]) -> ColumnElement[bool]:
+        """A score from the last RFM refresh; a contact with none has no value, so `!=`,
+        `not in` and `is not set` include it."""
+        column = RfmScore.__table__.c[RFM_COLUMNS[node["field"]]]
+        scores = select(RfmScore.contact_id)
+        op, value = node["op"], node.get("value")
+        if op == "is_set":
+            return self.holds(scores, RfmScore.contact_id)
+        if op == "is_not_set":
+            return not_(self.holds(scores, RfmScore.contact_id))
+        if op in ("!=", "not_in"):
+            positive = {"op": "=" if op == "!=" else "in", "value": value}
+            return not_(self.rfm({**node, **positive}))
+        if op == "contains":
+            test = self.position(column, value) > 0
+        else:
+            test = _compare(column, op, value, nullable=False)
+        return self.holds(scores.where(test), RfmScore.contact_id)
 
     def owner(self, node: dict[str, Any]) -> ColumnElement[bool]:
         op, value = node["op"], node.get("value")
@@ -462,10 +492,11 @@ def _cost(node: dict[str, Any]) -> int:
     if "not" in node:
         return _cost(node["not"])
     if "field" in node:
+        name = node["field"]
+        if name in RFM_COLUMNS:
+            return LOOKUP
         return (
-            TRAIT
-            if node["field"].startswith(TRAITS_PREFIX) or node["field"] in ("channel_code", "owner")
-            else COLUMN
+            TRAIT if name.startswith(TRAITS_PREFIX) or name in ("channel_code", "owner") else COLUMN
         )
     call = node["call"]
     if call in ("orders", "events"):

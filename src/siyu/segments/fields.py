@@ -53,7 +53,24 @@ FIELDS: dict[str, Field] = {
         Field("first_order_at", TIME, "first order", "首单时间"),
         Field("last_order_at", TIME, "last order", "最近下单"),
         Field("platforms", LIST, "bought on", "购买平台"),
+        # Stored by contacts.lifecycle: visitor, lead, new_customer, repeat, loyal, at_risk,
+        # churned.
+        Field("stage", TEXT, "lifecycle stage", "生命周期阶段"),
+        # From analytics.rfm's last refresh; a contact never scored has none.
+        Field("rfm.segment", TEXT, "RFM segment", "RFM 分层"),
+        Field("rfm.score", NUMBER, "RFM score (100R+10F+M)", "RFM 总分"),
+        Field("rfm.r", NUMBER, "RFM recency score", "R 分"),
+        Field("rfm.f", NUMBER, "RFM frequency score", "F 分"),
+        Field("rfm.m", NUMBER, "RFM monetary score", "M 分"),
     )
+}
+# Where the rfm.* fields are read.
+RFM_COLUMNS = {
+    "rfm.segment": "segment",
+    "rfm.score": "score",
+    "rfm.r": "recency_score",
+    "rfm.f": "frequency_score",
+    "rfm.m": "monetary_score",
 }
 # traits.<key>: anything a shop export, form or identify call stored on the contact.
 TRAITS_PREFIX = "traits."
@@ -153,4 +170,4 @@ DURATION_UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 
 def known_names() -> list[str]:
     """Every name a condition can start with, for "did you mean" suggestions."""
-    return [*FIELDS, *FUNCTIONS, "traits"]
+    return [*FIELDS, *FUNCTIONS, "traits", "rfm"]

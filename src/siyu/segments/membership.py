@@ -284,6 +284,48 @@ def process_pending(session: Session, *, now: datetime, limit: int = BATCH) -> i
     return len(ids)
 
 
+def refresh_reading(session: Session, field_prefix: str, *, now: datetime) -> int:
+    """Refresh every dynamic segment whose query reads a field starting with `field_prefix`
+    (after something rewrote that field for the whole pool); returns changes made."""
+    segments = dynamic_segments(session)
+    reading = {s.name for s in segments if _fields(s.definition) & {field_prefix}}
+    # A segment that includes a reading one through in_segment(...) reads it too.
+    while True:
+        more = {s.name for s in segments if _included(s.definition) & reading} - reading
+        if not more:
+            break
+        reading |= more
+    changes = 0
+    for segment in segments:
+        if segment.name in reading:
+            change = refresh(session, segment=segment, now=now, fire=True)
+            changes += len(change.entered) + len(change.exited)
+    return changes
+
+
+def _walk(node: Any) -> Iterable[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _fields(node: Any) -> set[str]:
+    """The field prefixes ("rfm.", "traits.") a query reads."""
+    return {
+        part["field"].split(".")[0] + "."
+        for part in _walk(node)
+        if isinstance(part.get("field"), str) and "." in part["field"]
+    }
+
+
+def _included(node: Any) -> set[str]:
+    return {part["args"]["name"] for part in _walk(node) if part.get("call") == "in_segment"}
+
+
 def sweep(session: Session, *, now: datetime) -> int:
     """Refresh the segments whose membership moves with the clock; returns changes made."""
     changes = 0

@@ -53,6 +53,8 @@ def poller(name: str) -> Callable[[Poller], Poller]:
 
 def _load_handlers() -> None:
     # Domain task modules register themselves on import.
+    import siyu.analytics.tasks
+    import siyu.contacts.tasks
     import siyu.ingest.tasks
     import siyu.segments.tasks  # noqa: F401
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import RedirectResponse
 
-from siyu.console.labels import N_, PLATFORMS
+from siyu.console.labels import LIFECYCLE_STAGES, N_, PLATFORMS, RFM_SEGMENTS
 from siyu.console.page import Page, SignedIn, toast
 from siyu.console.views.customers import CHANNELS, FORBIDDEN, error_text
 from siyu.contacts import service as contacts_service
@@ -31,7 +31,7 @@ router = APIRouter()
 
 ORDERS_PAGE = 20
 ACTIVITY_PAGE = 20
-STAGES = {"visitor": N_("Visitor"), "lead": N_("Lead"), "customer": N_("Customer")}
+STAGES = LIFECYCLE_STAGES
 EVENT_TYPES = {
     "page": N_("Page view"),
     "screen": N_("Screen view"),
@@ -164,6 +164,14 @@ def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, A
         "can_edit": _may(page, contact, "edit"),
         "stage": data["lifecycle_stage"],
         "stage_name": page.gettext(STAGES.get(data["lifecycle_stage"], data["lifecycle_stage"])),
+        "stage_names": _translated(page, STAGES),
+        "stage_history": [
+            {**item, "changed_at": _time(item["changed_at"])} for item in data["lifecycle_history"]
+        ],
+        "rfm": data["rfm"],
+        "rfm_segment_name": page.gettext(RFM_SEGMENTS[data["rfm"]["segment"]])
+        if data["rfm"]
+        else None,
         **_orders(page, contact.id, None),
         **_activity(page, contact.id, None),
     }

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
+from siyu.analytics.rfm import SEGMENT_NAMES
 from siyu.console.labels import N_
 from siyu.console.page import Page, SignedIn, toast
-from siyu.contacts.models import CONSENT_CHANNELS
+from siyu.contacts.models import CONSENT_CHANNELS, LIFECYCLE_STAGES
 from siyu.errors import Conflict, Forbidden, Invalid, NotFound, SiyuError
 from siyu.segments import builder, service
 from siyu.segments import export as exporting
@@ -41,6 +42,9 @@ KINDS = {
     "has": N_("Has identity"),
     "consent": N_("Consented to"),
     "in_segment": N_("In segment"),
+    "stage": N_("Lifecycle stage"),
+    "rfm.segment": N_("RFM segment"),
+    "rfm.score": N_("RFM score"),
     "platforms": N_("Bought on"),
     "city": N_("City"),
     "province": N_("Province"),
@@ -170,6 +174,11 @@ def _choices(page: Page) -> dict[str, list[tuple[str, str]]]:
         "consent": [(c, page.gettext(CHANNELS[c])) for c in CONSENT_CHANNELS],
         "in_segment": [(n, n) for n in names],
         "platforms": [(p, p) for p in platforms],
+        "stage": [(s, s) for s in LIFECYCLE_STAGES],
+        "rfm.segment": [
+            (code, zh if page.locale.startswith("zh") else en)
+            for code, (en, zh) in SEGMENT_NAMES.items()
+        ],
     }
 
 
