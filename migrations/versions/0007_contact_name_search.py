@@ -11,9 +11,11 @@ Now a trigram index answers which contacts can contain the text; the LIKE only c
 SQLite: an FTS5 table with the trigram tokenizer (SQLite 3.34 or later) whose content is the
 view `contact_name_search_source`: name and phone hint, each followed by two U+0001 characters,
 so that every character of a value starts a trigram and one- and two-character searches can
-be answered from the index's terms (`contact_name_search_term`). Triggers on `contact` keep it
-in step with every writer. A migration that rebuilds the contact table (batch mode) drops
-these triggers and must create them again.
+be answered from the index's terms (`contact_name_search_term`); no column sizes, as nothing
+ranks. Triggers on `contact` keep it in step with every writer (bulk writers insert contacts
+many rows to a statement: FTS5 writes out its buffer at each statement that fires them).
+A migration that rebuilds the contact table (batch mode) drops these triggers and must
+create them again.
 
 PostgreSQL: pg_trgm GIN indexes on name and phone hint, which LIKE '%text%' uses. When the
 extension cannot be created (not installed, or not allowed to this role) the migration logs
@@ -42,7 +44,7 @@ SQLITE_UPGRADE = (
     f"SELECT contact.id, {PADDED.format(row='contact')} FROM contact",
     "CREATE VIRTUAL TABLE contact_name_search USING fts5("
     "name, phone_hint, content='contact_name_search_source', content_rowid='id', "
-    "tokenize='trigram')",
+    "tokenize='trigram', columnsize=0)",
     "CREATE VIRTUAL TABLE contact_name_search_term USING fts5vocab(contact_name_search, 'row')",
     "CREATE TRIGGER contact_name_search_insert AFTER INSERT ON contact BEGIN "
     "INSERT INTO contact_name_search (rowid, name, phone_hint) "
