@@ -3,6 +3,8 @@ finds exactly what a LIKE over every contact finds, and every writer keeps it cu
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, or_, select, text, update
+from sqlalchemy import Engine, create_engine, delete, make_url, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from siyu.contacts import search, service, text_index
@@ -22,7 +24,7 @@ from siyu.db.session import make_engine
 from siyu.ingest.service import import_file
 from siyu.kit.actor import Actor
 from tests.api.conftest import order_row, write_orders_csv
-from tests.conftest import BACKENDS, _drop, _fresh_database
+from tests.conftest import BACKENDS, PG_URL, _drop, _fresh_database
 
 # CJK, both cases, characters LIKE and FTS5 treat specially, letters whose case only Unicode
 # folds, the index's own padding character, and spaces.
@@ -233,3 +235,38 @@ def test_the_migration_indexes_existing_contacts_and_goes_back(at_0006: Engine) 
     migrate.upgrade(at_0006)
     with Session(at_0006) as session:
         assert _listed(session, "欧阳") == [before]
+
+
+@pytest.mark.skipif(PG_URL is None, reason="PostgreSQL only")
+def test_without_pg_trgm_the_migration_goes_on_unindexed(caplog: pytest.LogCaptureFixture) -> None:
+    """A role that may not create extensions gets the schema and a plain, unindexed search."""
+    assert PG_URL
+    suffix = uuid.uuid4().hex[:8]
+    role, name = f"siyu_no_extensions_{suffix}", f"siyu_test_no_trgm_{suffix}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    owner = create_engine(make_url(PG_URL).set(database=name), isolation_level="AUTOCOMMIT")
+    with owner.connect() as connection:
+        connection.execute(text(f'GRANT CREATE ON SCHEMA public TO "{role}"'))
+    owner.dispose()
+    url = make_url(PG_URL).set(database=name, username=role)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with caplog.at_level(logging.WARNING):
+            migrate.upgrade(engine)
+        assert "pg_trgm could not be created" in caplog.text
+        with Session(engine) as session:
+            indexes = session.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'contact'")
+            ).scalars()
+            assert not [index for index in indexes if "trgm" in index]
+            contact = _add(session, "欧阳娜娜")
+            assert _listed(session, "欧阳娜") == _listed(session, "娜") == [contact.id]
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
