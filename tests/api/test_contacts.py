@@ -421,3 +421,23 @@ def test_consent_for_an_unknown_channel_is_422(api: Api) -> None:
     response = api.put(f"{URL}/{cid}/consents/fax", json={"granted": True}, scope="write")
     assert_problem(response, 422, "unknown consent channel", "fax", "email", "sms")
     assert api.ok("GET", f"{URL}/{cid}", scope="read")["consents"] == []
+
+
+def found_by(api: Api, q: str) -> list[int]:
+    return [c["id"] for c in api.ok("GET", URL, params={"q": q}, scope="read")["items"]]
+
+
+def test_search_follows_renames_and_merges(api: Api) -> None:
+    wang = create(api, identities=["taobao_nick:小王"])
+    other = create(api, identities=["phone:13800138000"], name="王小明")
+    api.ok("PATCH", f"{URL}/{other['id']}", json={"name": "王晓明"}, scope="write")
+    assert found_by(api, "王晓明") == found_by(api, "晓") == [other["id"]]
+    assert found_by(api, "王小明") == found_by(api, "小明") == []
+    # Merged into the older contact, the name is found on the survivor only.
+    api.ok(
+        "POST",
+        f"{URL}/{other['id']}/identities",
+        json={"identity": "taobao_nick:小王"},
+        scope="write",
+    )
+    assert found_by(api, "王晓明") == found_by(api, "晓") == [wang["id"]]

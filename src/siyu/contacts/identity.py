@@ -28,7 +28,7 @@ from siyu.contacts.models import (
     ContactOrder,
     ContactTagLink,
 )
-from siyu.db.bulk import insert_tuples, time_storage, update_rows
+from siyu.db.bulk import INDEXED_ROWS_PER_STATEMENT, insert_tuples, time_storage, update_rows
 from siyu.db.ids import allocate_ids
 from siyu.db.sql import one_of
 from siyu.db.types import utcnow
@@ -439,6 +439,7 @@ def _create_contacts(
             )
             for contact_id, (own_source, profile) in zip(ids, people, strict=True)
         ],
+        rows_per_statement=INDEXED_ROWS_PER_STATEMENT,
     )
     return ids
 

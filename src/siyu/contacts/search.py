@@ -23,6 +23,7 @@ from siyu.contacts.models import (
 )
 from siyu.contacts.service import staff_by_login, summary
 from siyu.contacts.tags import parse_tag, tags_of
+from siyu.contacts.text_index import containing
 from siyu.errors import Invalid
 from siyu.kit.actor import Actor
 from siyu.kit.pagination import Page, decode_cursor, encode_cursor, is_id
@@ -57,7 +58,7 @@ def search_query(
 
 def _matching(session: Session, needle: str) -> Any:
     """Free text: an exact identity (indexed) first; only when none matches, a substring of the
-    name or masked phone, which has to read every contact."""
+    name or masked phone (through their trigram index, see text_index)."""
     wanted = {(kind, needle) for kind in IDENTITY_KINDS}
     for kind in ("phone", "email"):
         try:
@@ -74,11 +75,7 @@ def _matching(session: Session, needle: str) -> Any:
     )
     if found:
         return or_(Contact.id.in_(sorted(found)), *by_id)
-    return or_(
-        Contact.name.contains(needle, autoescape=True),
-        Contact.phone_hint.contains(needle, autoescape=True),
-        *by_id,
-    )
+    return or_(containing(session, needle), *by_id)
 
 
 # Above this many members a tag is common: walking contacts newest first and checking each finds

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -107,8 +108,19 @@ def time_storage(session: Session) -> Callable[[datetime | None], Any]:
     return lambda value: value
 
 
+# Rows per INSERT for a table whose triggers write to an FTS5 index (contact, migration 0007):
+# FTS5 writes out what it has buffered whenever a statement that fires such a trigger starts,
+# so one row per statement costs a segment of the index per row; 500 rows share one.
+INDEXED_ROWS_PER_STATEMENT = 500
+
+
 def insert_tuples(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    rows_per_statement: int = 1,
 ) -> None:
     """Rows already in storage form (times through `time_storage`, no JSON columns)."""
     if not rows:
@@ -116,8 +128,13 @@ def insert_tuples(
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote
     mark = _placeholder(connection)
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
-    connection.exec_driver_sql(sql, list(rows))
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    one = f"({', '.join([mark] * len(columns))})"
+    if rows_per_statement == 1:
+        connection.exec_driver_sql(head + one, list(rows))
+        return
+    for start in range(0, len(rows), rows_per_statement):
+        chunk = rows[start : start + rows_per_statement]
+        connection.exec_driver_sql(
+            head + ", ".join([one] * len(chunk)), tuple(chain.from_iterable(chunk))
+        )
