@@ -20,11 +20,13 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from siyu.db.session import unit_of_work
+from siyu.db.session import get_engine, unit_of_work
 from siyu.errors import SiyuError, Unauthorized
 from siyu.events import service, sources
+from siyu.events.checkpoints import Checkpointer, writer_engine
 from siyu.events.service import Prepared
 
 log = logging.getLogger(__name__)
@@ -128,15 +130,26 @@ class Writer:
                 item.answer.set_exception(Unavailable("the server stopped; send the events again"))
 
     def _run(self) -> None:
+        engine = get_engine()
+        checkpointer = None
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            engine = writer_engine(engine.url.render_as_string(hide_password=False))
+            checkpointer = Checkpointer(engine)
         stopping = False
         try:
             while not stopping:
                 group, stopping = self._gather()
                 if group:
-                    self._write(group)
+                    self._write(engine, group)
+                    if checkpointer is not None:
+                        checkpointer.written()
         except BaseException:
             log.exception("the event writer stopped unexpectedly")
             raise
+        finally:
+            if checkpointer is not None:
+                checkpointer.close()
+                engine.dispose()
 
     def _gather(self) -> tuple[list[Work], bool]:
         """The requests waiting now, up to max_events; and whether to stop after them."""
@@ -160,16 +173,16 @@ class Writer:
             except queue.Empty:
                 return group, False
 
-    def _write(self, group: list[Work]) -> None:
+    def _write(self, engine: Engine, group: list[Work]) -> None:
         try:
-            outcomes = self._attempts(group)
+            outcomes = _attempts(engine, group)
         except Exception as error:
             if len(group) == 1:
                 group[0].answer.set_exception(error)
                 return
             log.warning("a group of %d event requests failed (%r); each alone", len(group), error)
             for work in group:
-                self._write([work])
+                self._write(engine, [work])
             return
         for work, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
@@ -177,25 +190,26 @@ class Writer:
             else:
                 work.answer.set_result(outcome)
 
-    def _attempts(self, group: list[Work]) -> list[Outcome]:
-        attempt = 1
-        while True:
-            try:
-                return _transaction(group)
-            except (IntegrityError, OperationalError):
-                # A writer in another process created the same person or held the lock:
-                # do it again against what it committed.
-                if attempt == ATTEMPTS:
-                    raise
-                time.sleep(0.01 * attempt)
-                attempt += 1
+
+def _attempts(engine: Engine, group: list[Work]) -> list[Outcome]:
+    attempt = 1
+    while True:
+        try:
+            return _transaction(engine, group)
+        except (IntegrityError, OperationalError):
+            # A writer in another process created the same person or held the lock: do it
+            # again against what it committed.
+            if attempt == ATTEMPTS:
+                raise
+            time.sleep(0.01 * attempt)
+            attempt += 1
 
 
-def _transaction(group: list[Work]) -> list[Outcome]:
+def _transaction(engine: Engine, group: list[Work]) -> list[Outcome]:
     """Store the group in one transaction; each request's outcome once it is committed."""
     outcomes: list[Outcome] = [0] * len(group)
     by_source: dict[int, list[int]] = {}
-    with unit_of_work() as session:
+    with unit_of_work(engine) as session:
         # Checked in the write transaction, never cached: a revoked key fails at once.
         source_of: dict[str | None, int | Unauthorized] = {}
         for index, work in enumerate(group):
