@@ -213,7 +213,9 @@ def _seen(session: Session, source_id: int, message_ids: list[str]) -> set[str]:
     ids: Any = message_ids
     if dialect == "sqlite":
         ids = dump_json(ids).decode()
-    return {row[0] for row in connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids))}
+    # .all() fetches in one call; iterating a result fetches row by row.
+    rows = connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids)).all()
+    return {row[0] for row in rows}
 
 
 def _with_aliases(session: Session, messages: list[Message], claims: list[Claim]) -> list[Claim]:
@@ -289,7 +291,7 @@ def _holders(session: Session, claims: list[Claim]) -> ImportMemory:
         params: tuple[Any, ...] = (dump_json(pairs).decode(),)
     else:
         params = ([k for k, _ in pairs], [v for _, v in pairs])
-    for kind, value, contact_id in connection.exec_driver_sql(_HOLDERS_SQL[dialect], params):
+    for kind, value, contact_id in connection.exec_driver_sql(_HOLDERS_SQL[dialect], params).all():
         memory.hold((kind, value), contact_id)
     profiled = {memory.holder(i) for c in claims if c.profile for i in c.identities}
     profiled.discard(None)
@@ -297,7 +299,8 @@ def _holders(session: Session, claims: list[Claim]) -> ImportMemory:
         ids: Any = sorted(profiled)
         if dialect == "sqlite":
             ids = dump_json(ids).decode()
-        for contact_id, *values in connection.exec_driver_sql(_PROFILES_SQL[dialect], (ids,)):
+        profiles = connection.exec_driver_sql(_PROFILES_SQL[dialect], (ids,)).all()
+        for contact_id, *values in profiles:
             memory.learn(contact_id, dict(zip(PROFILE_FIELDS, values, strict=True)))
     return memory
 
