@@ -44,7 +44,7 @@ class Paused:
     """A writer whose first group waits for `go`; `groups` are the sizes it wrote."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, **options: Any) -> None:
-        self.writer = Writer(**options)
+        self.writer = Writer(grouped=True, **options)
         self.groups: list[int] = []
         self.holding = threading.Event()
         self.gate = threading.Event()
@@ -214,7 +214,7 @@ def test_stopping_writes_everything_queued(source: Source, monkeypatch: pytest.M
 def test_a_writer_that_dies_answers_by_timeout_and_restarts(
     source: Source, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = Writer(wait_seconds=0.5)
+    writer = Writer(wait_seconds=0.5, grouped=True)
     write = writer._write
 
     def die(engine: Any, group: list[Any]) -> None:

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
 
-from siyu.db.session import get_engine, unit_of_work
+from siyu.db.session import get_engine, make_engine, unit_of_work
 from siyu.errors import SiyuError, Unauthorized
 from siyu.events import service, sources
 from siyu.events.checkpoints import Checkpointer, writer_engine
@@ -64,13 +65,24 @@ Outcome = int | BaseException
 
 
 class Writer:
-    """Started by the first request, stopped by `stop` (the app's shutdown)."""
+    """Started by the first request, stopped by `stop` (the app's shutdown).
+
+    `grouped`: whether requests queue for the writer thread; by default on SQLite only.
+    PostgreSQL runs concurrent transactions well, and measured, a request written at once in
+    a transaction of its own beat queueing for one thread there.
+    """
 
     def __init__(
-        self, *, max_events: int = MAX_GROUP_EVENTS, wait_seconds: float = WAIT_SECONDS
+        self,
+        *,
+        max_events: int = MAX_GROUP_EVENTS,
+        wait_seconds: float = WAIT_SECONDS,
+        grouped: bool | None = None,
     ) -> None:
         self.max_events = max_events
         self.wait_seconds = wait_seconds
+        self.grouped = grouped
+        self._alone: Engine | None = None  # the engine of requests written one by one
         self._queue: queue.SimpleQueue[Work | object] = queue.SimpleQueue()
         self._held: Work | None = None  # taken but too big for the last group: the next one's
         self._closing = False
@@ -94,6 +106,10 @@ class Writer:
 
     async def write(self, key: str | None, prepared: Prepared) -> int:
         """Store one request's prepared messages; returns once they are committed."""
+        if self.grouped is None:
+            self.grouped = get_engine().dialect.name != "postgresql"
+        if not self.grouped:
+            return await run_in_threadpool(self._write_alone, Work(key, prepared))
         answer = asyncio.wrap_future(self.submit(key, prepared))
         try:
             # A request still queued when this gives up is cancelled; one being written
@@ -103,6 +119,16 @@ class Writer:
             log.error("the event writer gave no answer within %.0f s", self.wait_seconds)
             raise Unavailable("storing the events took too long; send them again") from None
 
+    def _write_alone(self, work: Work) -> int:
+        with self._guard:
+            if self._closing:
+                raise Unavailable("the server is shutting down; send the events again")
+            if self._alone is None:
+                self._alone = _engine()[0]
+            engine = self._alone
+        self._write(engine, [work])
+        return work.answer.result()
+
     def stop(self, timeout: float = WAIT_SECONDS) -> None:
         """Write everything queued so far, then end the thread; later requests get 503."""
         with self._guard:
@@ -111,6 +137,9 @@ class Writer:
             self._closing = True
             self._queue.put(_STOP)
             thread = self._thread
+            if self._alone is not None:
+                # Requests still writing keep their connections until they finish.
+                self._alone.dispose()
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
@@ -130,11 +159,8 @@ class Writer:
                 item.answer.set_exception(Unavailable("the server stopped; send the events again"))
 
     def _run(self) -> None:
-        engine = get_engine()
-        checkpointer = None
-        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            engine = writer_engine(engine.url.render_as_string(hide_password=False))
-            checkpointer = Checkpointer(engine)
+        engine, own = _engine()
+        checkpointer = Checkpointer(engine) if own and engine.dialect.name == "sqlite" else None
         stopping = False
         try:
             while not stopping:
@@ -149,6 +175,7 @@ class Writer:
         finally:
             if checkpointer is not None:
                 checkpointer.close()
+            if own:
                 engine.dispose()
 
     def _gather(self) -> tuple[list[Work], bool]:
@@ -189,6 +216,21 @@ class Writer:
                 work.answer.set_exception(outcome)
             else:
                 work.answer.set_result(outcome)
+
+
+def _engine() -> tuple[Engine, bool]:
+    """The engine to write with, and whether it is the writer's own (to dispose of)."""
+    url = get_engine().url
+    text = url.render_as_string(hide_password=False)
+    if url.get_backend_name() == "postgresql":
+        # One connection runs the same few statements all day, so psycopg prepares them, and
+        # a generic plan made while the event table was small would scan it whole for every
+        # request after; planning each time with its values costs far less.
+        options = {"options": "-c plan_cache_mode=force_custom_plan"}
+        return make_engine(text, connect_args=options), True
+    if url.database not in (None, "", ":memory:"):  # a file: checkpoints move off this thread
+        return writer_engine(text), True
+    return get_engine(), False
 
 
 def _attempts(engine: Engine, group: list[Work]) -> list[Outcome]:
