@@ -25,7 +25,7 @@ from siyu.errors import Unauthorized
 from siyu.events import service
 from siyu.events.intake import BadRequest, read_request
 from siyu.events.writer import Unavailable, Writer
-from tests.events.conftest import LiveServer, Source, basic, events, in_session
+from tests.events.conftest import LiveServer, Source, basic, events, in_session, make_source
 
 BAD_KEY = "sywk_wrongwrongwrongwrong"
 
@@ -79,6 +79,8 @@ def test_waiting_requests_share_a_group_and_fail_alone(
         paused.writer.submit(source.key, prepared(track(f"m{i}"), track("shared")))
         for i in range(5)
     ]
+    # Another source's "shared" is its own event.
+    other = paused.writer.submit(make_source("小程序").key, prepared(track("shared")))
     bad_key = paused.writer.submit(BAD_KEY, prepared(track("k1")))
     nul = paused.writer.submit(source.key, prepared(track("n1", properties={"note": "a\x00b"})))
     # A NUL in a message already stored is a duplicate, skipped, not a refusal.
@@ -88,14 +90,15 @@ def test_waiting_requests_share_a_group_and_fail_alone(
     paused.go()
     assert first.result(30) == 1
     assert [answer.result(30) for answer in answers] == [2, 1, 1, 1, 1]
+    assert other.result(30) == 1
     with pytest.raises(Unauthorized):
         bad_key.result(30)
     with pytest.raises(BadRequest):
         nul.result(30)
     assert nul_duplicate.result(30) == 0
-    assert paused.groups == [1, 8]  # everything that waited went in one transaction
+    assert paused.groups == [1, 9]  # everything that waited went in one transaction
     stored = [e.message_id for e in events()]
-    assert sorted(stored) == ["first", "m0", "m1", "m2", "m3", "m4", "shared"]
+    assert sorted(stored) == ["first", "m0", "m1", "m2", "m3", "m4", "shared", "shared"]
     paused.writer.stop()
 
 
