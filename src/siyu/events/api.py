@@ -98,22 +98,29 @@ def writer_of(app: Any) -> Writer:
     """The app's event writer; made here when the app runs without its lifespan."""
     with _writers:
         writer = getattr(app.state, "event_writer", None)
-        if writer is None:
+        if writer is None or writer.closing:
             writer = app.state.event_writer = Writer()
         return writer
 
 
 @asynccontextmanager
 async def event_writer(app: Any) -> AsyncIterator[None]:
-    """Lifespan: a writer while the app serves; at shutdown, what is queued is written."""
+    """Lifespan: a writer while the app serves; at shutdown, what is queued is written.
+
+    An app served more than once at a time (as tests do) keeps the first one's writer.
+    """
     with _writers:
-        app.state.event_writer = Writer()
+        writer = None
+        if getattr(app.state, "event_writer", None) is None:
+            writer = app.state.event_writer = Writer()
     try:
         yield
     finally:
-        with _writers:
-            writer, app.state.event_writer = app.state.event_writer, None
-        await asyncio.to_thread(writer.stop)
+        if writer is not None:
+            with _writers:
+                if app.state.event_writer is writer:
+                    app.state.event_writer = None
+            await asyncio.to_thread(writer.stop)
 
 
 async def _handle(kind: str, request: Request) -> JSONResponse:

@@ -91,6 +91,10 @@ class Writer:
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
     def submit(self, key: str | None, prepared: Prepared) -> Future[int]:
         work = Work(key, prepared)
         with self._guard:
