@@ -11,12 +11,12 @@ before handing the request to the writer (siyu.events.writer); `store_many` does
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,6 @@ from siyu.contacts.identity import (
     lookup_identities,
     resolve,
 )
-from siyu.contacts.models import Contact
 from siyu.db.bulk import utc_text
 from siyu.db.types import utcnow
 from siyu.events.intake import BadRequest, Message, dump_json
@@ -305,6 +304,12 @@ def _holders(session: Session, claims: list[Claim]) -> ImportMemory:
     return memory
 
 
+_TRAITS_SQL = {
+    "sqlite": "SELECT id, traits FROM contact WHERE id IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT id, traits FROM contact WHERE id = ANY(%s)",
+}
+
+
 def _apply_traits(session: Session, messages: list[Message], contact_ids: list[int]) -> None:
     """identify traits join the contact's traits, later calls winning; few per request."""
     updates: dict[int, dict[str, Any]] = {}
@@ -313,15 +318,17 @@ def _apply_traits(session: Session, messages: list[Message], contact_ids: list[i
             updates.setdefault(contact_id, {}).update(message.traits)
     if not updates:
         return
-    table = Contact.__table__
+    connection = session.connection()
+    dialect = connection.dialect.name
+    ids: Any = list(updates)
+    if dialect == "sqlite":
+        ids = dump_json(ids).decode()
     current = {
-        row.id: row.traits
-        for row in session.execute(
-            select(table.c.id, table.c.traits).where(table.c.id.in_(list(updates)))
-        )
+        # SQLite hands JSON back as text, PostgreSQL's JSONB as what it holds.
+        contact_id: json.loads(traits) if isinstance(traits, str) else traits
+        for contact_id, traits in connection.exec_driver_sql(_TRAITS_SQL[dialect], (ids,)).all()
     }
     # One executemany of plain SQL rather than a statement per contact.
-    connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         f"UPDATE contact SET traits = {mark} WHERE id = {mark}",
