@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from siyu.api.app import create_app
 from siyu.contacts.models import Contact, ContactAlias, ContactIdentity
@@ -251,3 +251,30 @@ def test_many_clients_at_once_through_a_live_server(source: Source) -> None:
     assert len(stored) == len(set(stored)) == 8 * 5 * 10 + 5 * 10
     count = in_session(lambda s: s.execute(select(func.count()).select_from(Contact)).scalar())
     assert count == 1  # userId "u" throughout: one person, however the requests were grouped
+
+
+def test_two_writers_on_one_database_stay_correct(source: Source) -> None:
+    """Two writers, as two `siyu serve` processes have, sending the same people at once."""
+    writers = [Writer(grouped=True), Writer(grouped=True)]
+
+    def send(writer: Writer, calls: list[dict[str, Any]]) -> None:
+        for _ in range(5):
+            try:
+                writer.submit(source.key, prepared(*calls)).result(60)
+                return
+            except (IntegrityError, OperationalError):
+                continue  # answered 500, which clients send again
+        raise AssertionError("still failing after 5 tries")
+
+    jobs = []
+    for r in range(20):
+        calls = [track(f"w{r}-{i}", user=f"user-{(r * 7 + i) % 15}") for i in range(10)]
+        jobs.append((writers[r % 2], [*calls, track(f"dup-{r % 5}", user="user-0")]))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda job: send(*job), jobs))
+    for writer in writers:
+        writer.stop()
+    stored = [e.message_id for e in events()]
+    assert len(stored) == len(set(stored)) == 20 * 10 + 5
+    count = in_session(lambda s: s.execute(select(func.count()).select_from(Contact)).scalar())
+    assert count == 15  # each person created once, whichever writer saw them first

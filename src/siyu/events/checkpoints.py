@@ -27,8 +27,13 @@ INTERVAL_SECONDS = 0.2
 
 
 def writer_engine(url: str) -> Engine:
-    """An engine of the writer's own whose connections leave checkpoints to `Checkpointer`."""
-    engine = make_engine(url)
+    """An engine of the writer's own whose connections leave checkpoints to `Checkpointer`.
+
+    Its transactions take the write lock as they begin, waiting for a writer in another
+    process if need be: one begun as a reader would fail at its first write whenever another
+    process had committed in between.
+    """
+    engine = make_engine(url, sqlite_begin="BEGIN IMMEDIATE")
 
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
