@@ -11,6 +11,7 @@ from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
 from siyu.events.api import admin_router as sources_router
+from siyu.events.api import event_writer
 from siyu.events.api import router as events_router
 from siyu.events.web import router as tracking_router
 from siyu.ingest.api import router as ingest_router
@@ -30,6 +31,8 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        # /v1 requests are stored by a writer thread that shutdown lets finish what it holds.
+        lifespan=event_writer,
     )
     problems.install(app)
     for router in (

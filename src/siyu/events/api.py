@@ -7,22 +7,22 @@ anything else, and deduplication on messageId makes those retries harmless.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
 import threading
-import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from siyu.api.deps import Admin, DbSession
-from siyu.db.session import get_engine, unit_of_work
+from siyu.db.session import get_engine
 from siyu.db.types import utcnow
 from siyu.errors import SiyuError, Unauthorized
 from siyu.events import service, sources
@@ -34,6 +34,7 @@ from siyu.events.intake import (
     read_request,
 )
 from siyu.events.web import preflight, with_cors
+from siyu.events.writer import Unavailable, Writer
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"], include_in_schema=True)
@@ -41,11 +42,7 @@ admin_router = APIRouter(prefix="/sources", tags=["events"])
 
 KINDS = ("identify", "track", "page", "screen", "group", "alias", "batch")
 OK = {"success": True}
-# SQLite has one writer. Serialising this process's event writes, commit included, keeps a
-# request from reading a snapshot another request's commit makes stale before it writes
-# (SQLite then fails at once instead of waiting). PostgreSQL needs no such lock.
-_sqlite_writes = threading.Lock()
-ATTEMPTS = 3
+_writers = threading.Lock()
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -84,28 +81,46 @@ def _header_key(request: Request) -> tuple[bool, str | None]:
     return False, None
 
 
-def _store(kind: str, body: dict[str, Any], header: tuple[bool, str | None]) -> None:
+def _prepare(
+    kind: str, body: dict[str, Any], header: tuple[bool, str | None]
+) -> tuple[str | None, service.Prepared]:
+    """The write key and the prepared messages: everything that needs no database."""
     received_at = utcnow()
     messages = read_request(body, kind=kind, received_at=received_at)
     named, key = header
     if not named:
         key = body.get("writeKey") if isinstance(body.get("writeKey"), str) else None
     dialect = get_engine().dialect.name
-    # Everything that needs no database happens before the lock, which is the bottleneck.
-    prepared = service.prepare(messages, received_at=received_at, dialect=dialect)
-    lock: AbstractContextManager[Any] = _sqlite_writes if dialect == "sqlite" else nullcontext()
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with lock, unit_of_work() as session:
-                source_id = sources.authenticate(session, key)
-                service.store(session, source_id=source_id, prepared=prepared)
-            return
-        except (IntegrityError, OperationalError):
-            # A concurrent writer created the same person or held the lock: do it again
-            # against what it committed.
-            if attempt == ATTEMPTS:
-                raise
-            time.sleep(0.01 * attempt)
+    return key, service.prepare(messages, received_at=received_at, dialect=dialect)
+
+
+def writer_of(app: Any) -> Writer:
+    """The app's event writer; made here when the app runs without its lifespan."""
+    with _writers:
+        writer = getattr(app.state, "event_writer", None)
+        if writer is None or writer.closing:
+            writer = app.state.event_writer = Writer()
+        return writer
+
+
+@asynccontextmanager
+async def event_writer(app: Any) -> AsyncIterator[None]:
+    """Lifespan: a writer while the app serves; at shutdown, what is queued is written.
+
+    An app served more than once at a time (as tests do) keeps the first one's writer.
+    """
+    with _writers:
+        writer = None
+        if getattr(app.state, "event_writer", None) is None:
+            writer = app.state.event_writer = Writer()
+    try:
+        yield
+    finally:
+        if writer is not None:
+            with _writers:
+                if app.state.event_writer is writer:
+                    app.state.event_writer = None
+            await asyncio.to_thread(writer.stop)
 
 
 async def _handle(kind: str, request: Request) -> JSONResponse:
@@ -113,12 +128,14 @@ async def _handle(kind: str, request: Request) -> JSONResponse:
         limit = MAX_BATCH_BYTES if kind == "batch" else MAX_EVENT_BYTES
         raw = await _read(request, limit)
         body = decode_body(raw, encoding=request.headers.get("content-encoding"), limit=limit)
-        header = _header_key(request)
-        await run_in_threadpool(_store, kind, body, header)
+        key, prepared = await run_in_threadpool(_prepare, kind, body, _header_key(request))
+        await writer_of(request.app).write(key, prepared)
     except BadRequest as error:
         return _error(400, error.code, error.message)
     except Unauthorized as error:
         return _error(401, "unauthorized", error.message)
+    except Unavailable as error:
+        return _error(503, "unavailable", error.message)
     except SiyuError as error:
         return _error(400 if error.status < 500 else error.status, "invalid_event", error.message)
     except Exception:

@@ -1,21 +1,22 @@
 """Storing tracked calls: deduplicate, resolve contacts, apply traits and groups, insert events.
 
-One call handles a whole request (up to a 2,500-event batch) with a fixed number of statements,
-whatever its size: the identity lookups and contact creation go through the importers'
-`resolve` in one pass, and events are one executemany. Services never commit.
+One call handles a whole request (up to a 2,500-event batch), or with `store_many` several
+requests, with a fixed number of statements whatever their size: the identity lookups and
+contact creation go through the importers' `resolve` in one pass, and events are one
+executemany. Services never commit.
 
 `prepare` does the work that needs no database (identities, JSON, times) so the API can do it
-before taking SQLite's write lock; `store` does the rest.
+before handing the request to the writer (siyu.events.writer); `store_many` does the rest.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,6 @@ from siyu.contacts.identity import (
     lookup_identities,
     resolve,
 )
-from siyu.contacts.models import Contact
 from siyu.db.bulk import utc_text
 from siyu.db.types import utcnow
 from siyu.events.intake import BadRequest, Message, dump_json
@@ -152,20 +152,46 @@ def _claim(message: Message) -> Claim:
 
 def store(session: Session, *, source_id: int, prepared: Prepared) -> int:
     """Store the prepared messages not seen before from this source; how many were new."""
-    fresh = _unseen(session, source_id, prepared.messages)
-    if not fresh:
-        return 0
-    for index in fresh:
-        if index in prepared.refused:
+    (outcome,) = store_many(session, source_id=source_id, requests=[prepared])
+    if isinstance(outcome, BadRequest):
+        raise outcome
+    return outcome
+
+
+def store_many(
+    session: Session, *, source_id: int, requests: Sequence[Prepared]
+) -> list[int | BadRequest]:
+    """Store several requests from one source as if one after another, in one pass.
+
+    For each request, how many of its messages were new, or why it was refused whole (a
+    refused request stores nothing and the others go on). A messageId that an earlier request
+    of the list carries counts as seen, so it is stored once, by the first.
+    """
+    seen = _seen(session, source_id, [m.message_id for p in requests for m in p.messages])
+    outcomes: list[int | BadRequest] = []
+    messages: list[Message] = []
+    claims: list[Claim] = []
+    rows: list[tuple[Any, ...]] = []
+    for prepared in requests:
+        fresh = [i for i, m in enumerate(prepared.messages) if m.message_id not in seen]
+        refused = [prepared.messages[i].message_id for i in fresh if i in prepared.refused]
+        if refused:
             # PostgreSQL's JSON cannot hold NUL; refuse it on every database alike.
-            message_id = prepared.messages[index].message_id
-            raise BadRequest("invalid_event", f"event {message_id} holds a NUL character")
-    messages = [prepared.messages[i] for i in fresh]
-    contact_ids = _resolve(session, source_id, messages, [prepared.claims[i] for i in fresh])
-    _apply_traits(session, messages, contact_ids)
-    _record_groups(session, source_id, messages, contact_ids)
-    _insert(session, source_id, [prepared.rows[i] for i in fresh], contact_ids)
-    return len(fresh)
+            message = f"event {refused[0]} holds a NUL character"
+            outcomes.append(BadRequest("invalid_event", message))
+            continue
+        outcomes.append(len(fresh))
+        for i in fresh:
+            seen.add(prepared.messages[i].message_id)
+            messages.append(prepared.messages[i])
+            claims.append(prepared.claims[i])
+            rows.append(prepared.rows[i])
+    if messages:
+        contact_ids = _resolve(session, source_id, messages, claims)
+        _apply_traits(session, messages, contact_ids)
+        _record_groups(session, source_id, messages, contact_ids)
+        _insert(session, source_id, rows, contact_ids)
+    return outcomes
 
 
 # Which of a request's messageIds the source sent before: one indexed probe per id, written
@@ -179,49 +205,43 @@ _SEEN_SQL = {
 }
 
 
-def _unseen(session: Session, source_id: int, messages: list[Message]) -> list[int]:
-    """Indexes of the messages (unique by messageId) this source has not sent before."""
+def _seen(session: Session, source_id: int, message_ids: list[str]) -> set[str]:
+    """Which of these messageIds the source has sent before."""
     connection = session.connection()
     dialect = connection.dialect.name
-    ids: Any = [m.message_id for m in messages]
+    ids: Any = message_ids
     if dialect == "sqlite":
         ids = dump_json(ids).decode()
-    seen = {row[0] for row in connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids))}
-    return [i for i, m in enumerate(messages) if m.message_id not in seen]
+    # .all() fetches in one call; iterating a result fetches row by row.
+    rows = connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids)).all()
+    return {row[0] for row in rows}
 
 
-def _alias_identities(
-    session: Session, messages: list[Message]
-) -> dict[str, list[tuple[str, str]]]:
-    """What each alias's previousId names: a user id, an anonymous id, or both if both exist."""
+def _with_aliases(session: Session, messages: list[Message], claims: list[Claim]) -> list[Claim]:
+    """Claims with what each alias's previousId names added: a user id, an anonymous id, or
+    both if both exist, in the database or in a message before it (as if sent one by one)."""
     previous = {m.properties["previousId"] for m in messages if m.type == "alias" and m.properties}
     if not previous:
-        return {}
-    candidates = [(kind, p) for p in previous for kind in ("external_id", "anonymous_id")]
-    known = lookup_identities(session, candidates)
-    named: dict[str, list[tuple[str, str]]] = {}
-    for value in previous:
-        found = [(k, v) for (k, v) in candidates if v == value and (k, v) in known]
-        # Unknown: analytics libraries alias the anonymous id they sent before.
-        named[value] = found or [("anonymous_id", value)]
-    return named
+        return claims
+    kinds = ("external_id", "anonymous_id")
+    known = set(lookup_identities(session, [(kind, p) for p in previous for kind in kinds]))
+    result = []
+    for message, claim in zip(messages, claims, strict=True):
+        if message.type == "alias" and message.properties:
+            value = message.properties["previousId"]
+            # Unknown: analytics libraries alias the anonymous id they sent before.
+            named = [(k, value) for k in kinds if (k, value) in known] or [("anonymous_id", value)]
+            claim = Claim(identities=claim.identities + named, profile=claim.profile)
+        known.update(claim.identities)
+        result.append(claim)
+    return result
 
 
 def _resolve(
     session: Session, source_id: int, messages: list[Message], claims: list[Claim]
 ) -> list[int]:
     """The contact of every message, creating and merging contacts as their ids prove."""
-    aliases = _alias_identities(session, messages)
-    if aliases:
-        claims = [
-            Claim(
-                identities=claim.identities + aliases[m.properties["previousId"]],
-                profile=claim.profile,
-            )
-            if m.type == "alias" and m.properties
-            else claim
-            for m, claim in zip(messages, claims, strict=True)
-        ]
+    claims = _with_aliases(session, messages, claims)
     resolution = resolve(
         session,
         claims,
@@ -270,7 +290,7 @@ def _holders(session: Session, claims: list[Claim]) -> ImportMemory:
         params: tuple[Any, ...] = (dump_json(pairs).decode(),)
     else:
         params = ([k for k, _ in pairs], [v for _, v in pairs])
-    for kind, value, contact_id in connection.exec_driver_sql(_HOLDERS_SQL[dialect], params):
+    for kind, value, contact_id in connection.exec_driver_sql(_HOLDERS_SQL[dialect], params).all():
         memory.hold((kind, value), contact_id)
     profiled = {memory.holder(i) for c in claims if c.profile for i in c.identities}
     profiled.discard(None)
@@ -278,9 +298,16 @@ def _holders(session: Session, claims: list[Claim]) -> ImportMemory:
         ids: Any = sorted(profiled)
         if dialect == "sqlite":
             ids = dump_json(ids).decode()
-        for contact_id, *values in connection.exec_driver_sql(_PROFILES_SQL[dialect], (ids,)):
+        profiles = connection.exec_driver_sql(_PROFILES_SQL[dialect], (ids,)).all()
+        for contact_id, *values in profiles:
             memory.learn(contact_id, dict(zip(PROFILE_FIELDS, values, strict=True)))
     return memory
+
+
+_TRAITS_SQL = {
+    "sqlite": "SELECT id, traits FROM contact WHERE id IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT id, traits FROM contact WHERE id = ANY(%s)",
+}
 
 
 def _apply_traits(session: Session, messages: list[Message], contact_ids: list[int]) -> None:
@@ -291,15 +318,17 @@ def _apply_traits(session: Session, messages: list[Message], contact_ids: list[i
             updates.setdefault(contact_id, {}).update(message.traits)
     if not updates:
         return
-    table = Contact.__table__
+    connection = session.connection()
+    dialect = connection.dialect.name
+    ids: Any = list(updates)
+    if dialect == "sqlite":
+        ids = dump_json(ids).decode()
     current = {
-        row.id: row.traits
-        for row in session.execute(
-            select(table.c.id, table.c.traits).where(table.c.id.in_(list(updates)))
-        )
+        # SQLite hands JSON back as text, PostgreSQL's JSONB as what it holds.
+        contact_id: json.loads(traits) if isinstance(traits, str) else traits
+        for contact_id, traits in connection.exec_driver_sql(_TRAITS_SQL[dialect], (ids,)).all()
     }
     # One executemany of plain SQL rather than a statement per contact.
-    connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         f"UPDATE contact SET traits = {mark} WHERE id = {mark}",
