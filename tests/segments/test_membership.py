@@ -280,3 +280,34 @@ def test_rfm_scores_and_stages_reach_the_segments_that_read_them(session: Sessio
     lifecycle.sweep(session, now=NOW + timedelta(days=3000))
     drain(session, NOW + timedelta(days=3000))
     assert members(session, staged.id) == {wang.id}
+
+
+def test_tracked_events_reach_event_segments(session: Session) -> None:
+    from siyu.events import service as events_service
+    from siyu.events.intake import read_request
+    from siyu.events.models import EventSource
+
+    source = EventSource(name="site", prefix="wk_seg", secret_hash="-" * 64)
+    session.add(source)
+    session.flush()
+    segment = service.create_segment(
+        session,
+        actor=CLI,
+        name="看过价格",
+        query='events("page_viewed", url contains "/pricing").count >= 1',
+        now=NOW,
+    )
+    body = {
+        "type": "page",
+        "userId": "u-1",
+        "messageId": "m-1",
+        "properties": {"url": "https://a.cn/pricing"},
+    }
+    messages = read_request(body, kind="page", received_at=NOW)
+    prepared = events_service.prepare(
+        messages, received_at=NOW, dialect=session.get_bind().dialect.name
+    )
+    events_service.store(session, source_id=source.id, prepared=prepared)
+    drain(session)
+    (member,) = members(session, segment.id)
+    assert [e.contact_id for e in events(session, "segment_entered")] == [member]

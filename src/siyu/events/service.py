@@ -32,6 +32,7 @@ from siyu.db.types import utcnow
 from siyu.events.intake import BadRequest, Message, dump_json
 from siyu.events.models import EventGroup, EventGroupMember
 from siyu.events.traits import identities_from, profile_from
+from siyu.segments import pending
 
 # Contact.source of people first seen through the event API.
 CONTACT_SOURCE = "events"
@@ -191,6 +192,8 @@ def store_many(
         _apply_traits(session, messages, contact_ids)
         _record_groups(session, source_id, messages, contact_ids)
         _insert(session, source_id, rows, contact_ids)
+        # Segments on events, traits and identities look at these people again.
+        pending.mark(session, contact_ids)
     return outcomes
 
 
