@@ -26,11 +26,21 @@ from siyu.demo.people import Person, Population, as_seen_at
 from siyu.ingest import service as ingest_service
 from siyu.ingest.registry import importers
 from siyu.kit.actor import Actor
+from siyu.segments import service as segments_service
+from siyu.segments.models import Segment
 from siyu.staff import service as staff_service
 from siyu.staff.models import StaffUser
 
 # A fixed "today" so one seed always gives the same merchant; pass as_of to move it.
 DEMO_AS_OF = date(2026, 11, 1)
+# Segments an operator of this shop would keep: (name, query, auto-tag).
+DEMO_SEGMENTS = (
+    ("复购客户", "order_count >= 2", None),
+    ("高价值客户", "total_spent >= ¥2000", "人群:高价值"),
+    ("沉睡客户", "order_count >= 1 and last_order_at < 180d ago", None),
+    ("VIP 短信可达", 'tag("VIP") and consent(sms)', None),
+    ("流失风险", 'stage in ("at_risk", "churned") and total_spent >= ¥500', None),
+)
 VIP_SPEND = 200_000  # fen: customers who spent ¥2,000 or more are tagged VIP
 NOTE_SHARE = 0.06  # of members
 
@@ -114,6 +124,12 @@ def build_demo(
     # Stages were worked out as the exports came in; RFM scores wait for their job, or this.
     say("scoring buyers (RFM)")
     rfm.refresh(session)
+    say("creating segments")
+    for name, query, tag in DEMO_SEGMENTS:
+        if session.scalar(select(Segment.id).where(Segment.name == name)) is None:
+            segments_service.create_segment(
+                session, actor=Actor("demo"), name=name, query=query, tag=tag
+            )
     return _summary(session, customers, seed, as_of, imports, len(members), notes, staff)
 
 
