@@ -133,6 +133,7 @@ def downgrade() -> None:
         table_name="contact_lifecycle_transition",
     )
     op.drop_table("contact_lifecycle_transition")
-    with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contact_lifecycle_stage"))
-        batch_op.drop_column("lifecycle_stage")
+    # A plain DROP COLUMN (SQLite 3.35+), not a batch copy of the table: copying it would lose
+    # the name search's triggers and trip over its view (migration 0007).
+    op.drop_index("ix_contact_lifecycle_stage", table_name="contact")
+    op.drop_column("contact", "lifecycle_stage")

@@ -21,6 +21,7 @@ from siyu.contacts.identity import Claim, resolve
 from siyu.contacts.models import Contact
 from siyu.db import migrate
 from siyu.db.session import make_engine
+from siyu.db.types import utcnow
 from siyu.ingest.service import import_file
 from siyu.kit.actor import Actor
 from tests.api.conftest import order_row, write_orders_csv
@@ -209,9 +210,17 @@ def at_0006(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 def test_the_migration_indexes_existing_contacts_and_goes_back(at_0006: Engine) -> None:
-    with Session(at_0006) as session:
-        before = _add(session, "欧阳娜娜", "186****2468").id
-        session.commit()
+    # Written with the columns a 0006 database has (the model has gained some since).
+    with at_0006.begin() as connection:
+        before = connection.execute(
+            text(
+                "INSERT INTO contact (name, phone_hint, source, traits, created_at, updated_at, "
+                "order_count, total_spent, refunded_amount, average_order_value, platforms) "
+                "VALUES ('欧阳娜娜', '186****2468', 'test', '{}', :t, :t, 0, 0, 0, 0, '') "
+                "RETURNING id"
+            ),
+            {"t": utcnow()},
+        ).scalar_one()
     migrate.upgrade(at_0006)
     with Session(at_0006) as session:
         assert _listed(session, "欧阳娜娜") == [before]

@@ -24,13 +24,14 @@ def test_a_committed_change_fires_segment_entered_without_being_asked(database_u
         )
         segment = service.create_segment(session, actor=CLI, name="VIP", query='tag("VIP")')
         wang_id, segment_id = wang.id, segment.id
+    # Committed before the worker runs: it finds the change by itself, as `siyu serve`'s does.
+    with unit_of_work() as session:
+        contact = contacts.get_by_ref(session, str(wang_id))
+        contacts.add_tags(session, contact=contact, tags=["VIP"], actor=CLI)
     stop = threading.Event()
     worker = threading.Thread(target=runner.run_forever, args=(get_engine(), stop), daemon=True)
     worker.start()
     try:
-        with unit_of_work() as session:
-            contact = contacts.get_by_ref(session, str(wang_id))
-            contacts.add_tags(session, contact=contact, tags=["VIP"], actor=CLI)
         found = None
         deadline = time.monotonic() + 30  # a bound for a loaded machine, not a speed target
         while found is None and time.monotonic() < deadline:

@@ -9,17 +9,23 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from siyu.api.schemas import has_nul
-from siyu.db.session import get_engine, session_factory
+from siyu.db.session import get_engine, session_factory, writing
 from siyu.db.types import utcnow
 from siyu.errors import Forbidden, Invalid, Unauthorized
 from siyu.kit.actor import Actor
 from siyu.staff.models import ApiKey
 from siyu.staff.service import authenticate_key
 
+# Requests that may write; on SQLite they wait for the write lock from their first statement.
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-def get_session() -> Iterator[Session]:
+
+def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the handler returns, rolled back on error."""
-    session = session_factory(get_engine())()
+    engine = get_engine()
+    if request.method in WRITING_METHODS:
+        engine = writing(engine)
+    session = session_factory(engine)()
     try:
         yield session
         session.commit()

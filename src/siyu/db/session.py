@@ -55,8 +55,17 @@ def make_engine(url: str, *, sqlite_begin: str = "BEGIN", **kwargs: Any) -> Engi
 
 
 @lru_cache
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
+def engine_for(url: str, *, immediate: bool = False) -> Engine:
+    return make_engine(url, sqlite_begin="BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writing(engine: Engine) -> Engine:
+    """The engine for work that will write. On SQLite its transactions take the write lock as
+    they begin, waiting for it (busy_timeout): a transaction that read first and wrote later
+    would fail at once if another connection had committed in between."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine_for(engine.url.render_as_string(hide_password=False), immediate=True)
 
 
 def get_engine() -> Engine:

@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from siyu.db.session import session_factory
+from siyu.db.session import session_factory, writing
 from siyu.db.types import utcnow
 from siyu.errors import SiyuError
 from siyu.worker import scheduler
@@ -62,7 +62,7 @@ def _load_handlers() -> None:
 def run_once(engine: Engine) -> bool:
     """Run one job if there is one; returns whether a job ran."""
     _load_handlers()
-    make = session_factory(engine)
+    make = session_factory(writing(engine))
     with make() as session, session.begin():
         job = claim(session, sorted(HANDLERS))
         if job is None:
@@ -122,14 +122,17 @@ def _finish(
 def poll_once(engine: Engine) -> int:
     """Run every poller once, each in a transaction of its own; returns the work they took."""
     _load_handlers()
+    # Pollers mostly find nothing: they read first and take the write lock only for work.
     make = session_factory(engine)
     taken = 0
     for name, function in POLLERS.items():
         try:
             with make() as session, session.begin():
                 taken += function(session)
-        except IntegrityError:
-            pass  # a concurrent writer got there first; what is left is taken next time
+        except (IntegrityError, OperationalError):
+            # A concurrent writer got there first (or held SQLite's lock): what is left is
+            # taken next time round.
+            pass
         except Exception:
             log.error("poller %s failed:\n%s", name, traceback.format_exc())
     return taken
