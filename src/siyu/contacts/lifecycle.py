@@ -157,11 +157,16 @@ def sweep(session: Session, *, now: datetime | None = None) -> int:
 
 
 def stage(session: Session, contact: Contact) -> str:
-    """The stored stage; worked out on the spot only for a contact not refreshed yet."""
-    if contact.lifecycle_stage is None:
-        refresh(session, contact_ids=[contact.id])
-        session.refresh(contact, ["lifecycle_stage"])
-    return contact.lifecycle_stage or "visitor"
+    """The stored stage; worked out on the spot, and not stored, for a contact whose stage
+    was never worked out (a read must not write: it would contend for SQLite's lock)."""
+    if contact.lifecycle_stage is not None:
+        return contact.lifecycle_stage
+    dialect = session.get_bind().dialect.name
+    found = session.execute(
+        text(f"SELECT {stage_sql(dialect)} FROM contact c WHERE c.id = :id"),
+        {**_params(session, utcnow()), "id": contact.id},
+    ).scalar()
+    return found or "visitor"
 
 
 def history(session: Session, contact_id: int, *, limit: int = 20) -> list[dict[str, Any]]:

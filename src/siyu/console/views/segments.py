@@ -149,9 +149,10 @@ class Editor:
         return editor
 
     @classmethod
-    def stored(cls, segment: Segment) -> Editor:
+    def stored(cls, segment: Segment, tag: str | None) -> Editor:
         editor = cls()
         editor.name, editor.description = segment.name, segment.description or ""
+        editor.tag = tag or ""
         editor.query = segment.query or ""
         shown = builder.rows_from(segment.definition) if segment.definition else None
         if shown is None:
@@ -246,7 +247,8 @@ def new_page(page: SignedIn, query: str = "") -> Response:
 @router.get("/segments/{segment_id}/edit")
 def edit_page(page: SignedIn, segment_id: int) -> Response:
     segment = _find(page, segment_id)
-    return _render_editor(page, Editor.stored(segment), segment)
+    tag = service.describe(page.session, segment)["tag"]
+    return _render_editor(page, Editor.stored(segment, tag), segment)
 
 
 @router.post("/segments/new")
@@ -318,7 +320,7 @@ def _save(page: Page, editor: Editor, segment: Segment | None) -> Response:
                 name=editor.name,
                 definition=node,
                 description=editor.description,
-                tag=editor.tag or None,
+                tag=editor.tag,  # empty: no auto-tag any more
             )
             message = page.gettext("Segment saved: %(count)s members.", count=segment.member_count)
     except (Invalid, Conflict) as error:
