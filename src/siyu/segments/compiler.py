@@ -94,7 +94,12 @@ class Compiled:
 
 
 def compile_query(
-    session: Session, node: dict[str, Any], *, inside: int | None = None, few: bool = False
+    session: Session,
+    node: dict[str, Any],
+    *,
+    inside: int | None = None,
+    few: bool = False,
+    names: str = "segment_since",
 ) -> Compiled:
     """Compile a checked query. `inside`: the segment it defines, which it may not include.
     `few`: it will be asked of a handful of contacts (re-evaluating changed ones), so counts
@@ -103,6 +108,7 @@ def compile_query(
     where = Scope(settings.zone, settings.currency, session.get_bind().dialect.name)
     compiler = _Compiler(session, where)
     compiler.narrowed = compiler.few = few
+    compiler.names = names
     condition = compiler.node(node, () if inside is None else (inside,))
     return Compiled(condition, {name: span for span, name in compiler.spans.items()})
 
@@ -112,13 +118,15 @@ class _Compiler:
         self.session = session
         self.scope = where
         self.spans: dict[timedelta, str] = {}
+        # How the clock's parameters are named: queries run together need names of their own.
+        self.names = "segment_since"
         # Whether a cheaper condition beside this one leaves few contacts to look at, and
         # whether the query is asked of a handful of contacts only.
         self.narrowed = self.few = False
 
     def since(self, span: timedelta) -> Any:
         """The moment `span` before now, as a parameter bound when the query runs."""
-        name = self.spans.setdefault(span, f"segment_since_{len(self.spans)}")
+        name = self.spans.setdefault(span, f"{self.names}_{len(self.spans)}")
         return bindparam(name, type_=UTCDateTime())
 
     def node(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:

@@ -11,12 +11,24 @@ with the clock alone (within: 90d, 30d ago) are refreshed by a scheduled sweep.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from siyu.contacts.models import Contact, ContactTagLink
@@ -69,9 +81,20 @@ def compiled(
     return found
 
 
+def definitions(session: Session) -> tuple[tuple[Any, ...], list[tuple[int, dict[str, Any]]]]:
+    """(version, [(id, definition) of each dynamic segment]). The version is what compiled
+    queries depend on: every segment's name, kind and definition (a query includes others by
+    name). Member counts and refresh times change all the time and do not count, so a change
+    of membership does not throw the compiled queries away."""
+    rows = session.execute(
+        select(Segment.id, Segment.name, Segment.kind, Segment.definition).order_by(Segment.id)
+    ).all()
+    key = hash(json.dumps([list(row) for row in rows], sort_keys=True, ensure_ascii=False))
+    return (key,), [(i, d) for i, _name, kind, d in rows if kind == "dynamic" and d]
+
+
 def version(session: Session) -> tuple[Any, ...]:
-    count, latest = session.execute(select(func.count(), func.max(Segment.updated_at))).one()
-    return (count, str(latest))
+    return definitions(session)[0]
 
 
 def matching(
@@ -191,7 +214,9 @@ def _fire(session: Session, segment: Segment, change: Change, now: datetime) -> 
                         "contact_id": contact_id,
                         "type": "track",
                         "name": name,
-                        "message_id": f"{name}-{segment.id}-{contact_id}-{stamp}",
+                        # Unique even when one moment sees a contact come, go and come back.
+                        "message_id": f"{name}-{segment.id}-{contact_id}-{stamp}-"
+                        f"{secrets.token_hex(4)}",
                         "properties": properties,
                         "timestamp": now,
                         "received_at": now,
@@ -207,14 +232,46 @@ def dynamic_segments(session: Session) -> list[Segment]:
     )
 
 
+# One statement asking every dynamic segment about a batch of contacts, per schema version.
+_together: dict[tuple[Any, ...], tuple[Any, dict[str, timedelta]]] = {}
+
+
+def _all_segments(
+    session: Session, segments: list[tuple[int, dict[str, Any]]], current: tuple[Any, ...]
+) -> tuple[Any, dict[str, timedelta]]:
+    """(statement, clock parameters): the (segment id, contact id) pairs that match, for the
+    contacts bound as `ids`, every segment a branch of one UNION ALL: one round trip."""
+    key = (session.get_bind().dialect.name, current)
+    found = _together.get(key)
+    if found is None:
+        branches, spans = [], {}
+        ids = bindparam("ids", expanding=True)
+        for segment_id, definition in segments:
+            query = compile_query(session, definition, few=True, names=f"since_{segment_id}")
+            spans.update(query.spans)
+            branches.append(
+                select(
+                    literal(segment_id, BigInteger).label("segment_id"),
+                    Contact.id.label("contact_id"),
+                ).where(Contact.id.in_(ids), query.condition)
+            )
+        if len(_together) > 50:
+            _together.clear()
+        found = _together[key] = (union_all(*branches), spans)
+    return found
+
+
 def reevaluate(session: Session, *, contact_ids: Iterable[int], now: datetime) -> int:
     """Look at these contacts again against every dynamic segment; returns changes made."""
     ids = sorted(set(contact_ids))
     if not ids:
         return 0
     serialise(session)
-    segments = dynamic_segments(session)
-    current = version(session)
+    current, segments = definitions(session)
+    if not segments:
+        return 0
+    statement, spans = _all_segments(session, segments, current)
+    clock = {name: now - span for name, span in spans.items()}
     changes = 0
     # Batches small enough for a plain IN list, which every planner reads as "these rows".
     for batch in chunked(ids, 500):
@@ -229,13 +286,15 @@ def reevaluate(session: Session, *, contact_ids: Iterable[int], now: datetime) -
             )
         ):
             present.setdefault(segment_id, set()).add(contact_id)
-        for segment in segments:
-            query = compiled(session, segment, current, few=True)
-            statement = select(Contact.id).where(Contact.id.in_(batch), query.condition)
-            wanted = set(session.scalars(statement, query.params(now)))
-            held = present.get(segment.id, set())
-            change = Change(sorted(wanted - held), sorted(held - wanted))
-            apply(session, segment=segment, change=change, now=now, fire=True, reason="left")
+        wanted: dict[int, set[int]] = {}
+        for segment_id, contact_id in session.execute(statement, {"ids": batch, **clock}):
+            wanted.setdefault(segment_id, set()).add(contact_id)
+        for segment_id, _definition in segments:
+            held, now_in = present.get(segment_id, set()), wanted.get(segment_id, set())
+            change = Change(sorted(now_in - held), sorted(held - now_in))
+            if change:
+                segment = session.get_one(Segment, segment_id)
+                apply(session, segment=segment, change=change, now=now, fire=True, reason="left")
             changes += len(change.entered) + len(change.exited)
     return changes
 
