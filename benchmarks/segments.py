@@ -291,8 +291,8 @@ def reevaluate_times(url: str, contacts: int, samples: int, seed: int) -> list[f
     with make() as session, session.begin():
         # Stored straight away, not filled: the measure is looking at one contact again.
         rows = []
-        for number, text in enumerate(segment_queries(SEGMENTS, seed), start=1):
-            node = parse(text)
+        for number, query_text in enumerate(segment_queries(SEGMENTS, seed), start=1):
+            node = parse(query_text)
             rows.append(
                 {
                     "name": f"bench {number}",
