@@ -25,11 +25,11 @@ def test_build_count_switch_to_text_and_save(
 
     # Total spent · at least · 0: everyone who bought; the count appears as it is typed.
     row = page.locator(".segment-row").first
-    row.get_by_label("Value").fill("0")
+    row.get_by_label("Value", exact=True).fill("0")
     expect(page.locator(".segment-count")).to_be_visible()
     everyone = _count(page)
     assert everyone > 0
-    row.get_by_label("Value").fill("1000")
+    row.get_by_label("Value", exact=True).fill("1000")
     expect(page.locator(".segment-count")).not_to_contain_text(f"{everyone:,} customers")
     big = _count(page)
     assert big < everyone
@@ -37,12 +37,12 @@ def test_build_count_switch_to_text_and_save(
     # A second row: changing its kind redraws it with the right inputs, in place.
     page.get_by_role("button", name="Add a condition").click()
     second = page.locator(".segment-row").nth(1)
-    second.get_by_label("Condition").select_option("orders.count")
-    expect(page.locator(".segment-row").nth(1).get_by_label("Days")).to_be_visible()
+    second.get_by_label("Condition", exact=True).select_option("orders.count")
+    expect(page.locator(".segment-row").nth(1).get_by_label("Days", exact=True)).to_be_visible()
     second = page.locator(".segment-row").nth(1)
-    second.get_by_label("Days").fill("3650")
-    second.get_by_label("Comparison").select_option(">=")
-    second.get_by_label("Value").fill("2")
+    second.get_by_label("Days", exact=True).fill("3650")
+    second.get_by_label("Comparison", exact=True).select_option(">=")
+    second.get_by_label("Value", exact=True).fill("2")
     expect(page.locator("#segment-preview")).to_contain_text("orders(within: 3650d).count >= 2")
     shots.take("two rows")
 
