@@ -14,7 +14,7 @@ from siyu.contacts import rollups
 from siyu.contacts import service as contacts
 from siyu.contacts.consent import record_consent
 from siyu.contacts.identity import merge
-from siyu.contacts.models import Contact, ContactOrder, ContactTagLink
+from siyu.contacts.models import Contact, ContactOrder
 from siyu.contacts.tags import tags_of
 from siyu.errors import Conflict, Forbidden, Invalid
 from siyu.events.models import Event
@@ -251,7 +251,6 @@ def test_count_and_sample(session: Session) -> None:
     result = service.count(session, actor=CLI, query='name contains "客户"', sample=2)
     assert result["count"] == 3 and len(result["sample"]) == 2
     assert result["query"] == 'name contains "客户"' and result["sql_ms"] >= 0
-    assert session.scalar(select(func.count()).select_from(ContactTagLink)) == 0
 
 
 def test_rfm_scores_and_stages_reach_the_segments_that_read_them(session: Session) -> None:

@@ -145,22 +145,26 @@ def export_command(
     output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)"),
 ) -> None:
     """Export contacts or orders in Siyu's own shape (importable back)."""
-    if fmt is Format.parquet and output is None:
-        raise Invalid("parquet is binary: give --output FILE")
     columns = CONTACT_COLUMNS if what is What.contacts else ORDER_COLUMNS
     with unit_of_work() as session:
         rows = export.contact_rows(session) if what is What.contacts else export.order_rows(session)
-        if fmt is Format.parquet:
-            count = write_parquet(rows, columns, output)
-        else:
-            handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-            try:
-                count = write_text(rows, columns, fmt, handle)
-            finally:
-                if output:
-                    handle.close()
+        count = write_rows(rows, columns, fmt, output)
     if output:
         err_console.print(f"{count:,} {what.value} written to {output}", highlight=False)
+
+
+def write_rows(rows: Any, columns: tuple[str, ...], fmt: Format, output: Path | None) -> int:
+    """Rows to a file, or to stdout when there is none (not parquet: it is binary)."""
+    if fmt is Format.parquet:
+        if output is None:
+            raise Invalid("parquet is binary: give --output FILE")
+        return write_parquet(rows, columns, output)
+    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        return write_text(rows, columns, fmt, handle)
+    finally:
+        if output:
+            handle.close()
 
 
 def write_text(rows: Any, columns: tuple[str, ...], fmt: Format, handle: Any) -> int:

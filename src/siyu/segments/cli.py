@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from siyu.db.session import unit_of_work
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.ingest import export
-from siyu.ingest.cli import Format, write_parquet, write_text
+from siyu.ingest.cli import Format, write_rows
 from siyu.ingest.formats.canonical import CONTACT_COLUMNS
 from siyu.kit.actor import Actor
 from siyu.kit.normalize import fen_to_yuan
@@ -198,20 +197,10 @@ def export_command(
     output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)"),
 ) -> None:
     """Members in the canonical contact CSV (importable back, e.g. into another list)."""
-    if fmt is Format.parquet and output is None:
-        raise Invalid("parquet is binary: give --output FILE")
     with unit_of_work() as session:
         segment = service.get_segment(session, ref)
         rows = export.contact_rows(session, among=service.member_ids(segment))
-        if fmt is Format.parquet:
-            count = write_parquet(rows, CONTACT_COLUMNS, output)
-        else:
-            handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-            try:
-                count = write_text(rows, CONTACT_COLUMNS, fmt, handle)
-            finally:
-                if output:
-                    handle.close()
+        count = write_rows(rows, CONTACT_COLUMNS, fmt, output)
     if output:
         err_console.print(f"{count:,} members written to {output}", highlight=False)
 
