@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from siyu.segments.checks import QueryError, check
 from siyu.segments.fields import FIELDS, LIST, MONEY, NUMBER, TEXT, TIME
-from siyu.segments.language import QueryError, check
 
 # Kinds of row beyond the plain fields, and what their value is.
 CALLS = ("tag", "has", "consent", "in_segment")

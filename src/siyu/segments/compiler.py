@@ -50,6 +50,7 @@ from siyu.contacts.models import (
 from siyu.contacts.tags import parse_tag
 from siyu.db.types import UTCDateTime
 from siyu.events.models import Event
+from siyu.segments.checks import QueryError, nearest
 from siyu.segments.fields import (
     DURATION_UNITS,
     FIELDS,
@@ -57,7 +58,6 @@ from siyu.segments.fields import (
     RFM_COLUMNS,
     TRAITS_PREFIX,
 )
-from siyu.segments.language import QueryError, nearest
 from siyu.segments.models import Segment, SegmentMember
 from siyu.staff.models import StaffUser
 

@@ -25,8 +25,9 @@ from siyu.kit.actor import Actor
 from siyu.kit.pagination import decode_cursor, encode_cursor, is_id
 from siyu.kit.timeutil import isoformat
 from siyu.segments import membership, pending
+from siyu.segments.checks import check, nearest
 from siyu.segments.compiler import Compiled, compile_query
-from siyu.segments.language import check, nearest, parse, to_text
+from siyu.segments.language import parse, to_text
 from siyu.segments.models import SEGMENT_KINDS, Segment, SegmentMember, SegmentMembership
 from siyu.staff.permissions import allow, owns_only, scope_contacts
 
