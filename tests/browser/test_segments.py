@@ -10,6 +10,9 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Server, Shots
 from tests.browser.test_pages import PHONE, fits_the_width
 
+# The count follows typing after a pause and a round trip; a loaded machine needs longer.
+SETTLE_MS = 15_000
+
 
 def _count(page: Page) -> int:
     return int(page.locator(".segment-count strong").inner_text().replace(",", ""))
@@ -26,11 +29,13 @@ def test_build_count_switch_to_text_and_save(
     # Total spent · at least · 0: everyone who bought; the count appears as it is typed.
     row = page.locator(".segment-row").first
     row.get_by_label("Value", exact=True).fill("0")
-    expect(page.locator(".segment-count")).to_be_visible()
+    expect(page.locator(".segment-count")).to_be_visible(timeout=SETTLE_MS)
     everyone = _count(page)
     assert everyone > 0
     row.get_by_label("Value", exact=True).fill("1000")
-    expect(page.locator(".segment-count")).not_to_contain_text(f"{everyone:,} customers")
+    expect(page.locator(".segment-count")).not_to_contain_text(
+        f"{everyone:,} customers", timeout=SETTLE_MS
+    )
     big = _count(page)
     assert big < everyone
 
@@ -43,16 +48,26 @@ def test_build_count_switch_to_text_and_save(
     second.get_by_label("Days", exact=True).fill("3650")
     second.get_by_label("Comparison", exact=True).select_option(">=")
     second.get_by_label("Value", exact=True).fill("2")
-    expect(page.locator("#segment-preview")).to_contain_text("orders(within: 3650d).count >= 2")
+    expect(page.locator("#segment-preview")).to_contain_text(
+        "orders(within: 3650d).count >= 2", timeout=SETTLE_MS
+    )
     shots.take("two rows")
 
     page.get_by_role("tab", name="As text").click()
+    # The editor is redrawn; typing before htmx has wired the new form would go unnoticed
+    # (no person types within those milliseconds).
+    page.wait_for_function(
+        "() => document.querySelector('textarea[name=query]') && "
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     text = page.get_by_label("Query")
     expect(text).to_have_value(re.compile(r"total_spent >= ¥1000 and orders\(within: 3650d\)"))
     text.fill("total_spent >= ¥1000 and totl_spent > ¥1")
-    expect(page.locator("#segment-preview")).to_contain_text("did you mean 'total_spent'")
+    expect(page.locator("#segment-preview")).to_contain_text(
+        "did you mean 'total_spent'", timeout=SETTLE_MS
+    )
     text.fill("total_spent >= ¥1000")
-    expect(page.locator(".segment-count")).to_be_visible()
+    expect(page.locator(".segment-count")).to_be_visible(timeout=SETTLE_MS)
     assert _count(page) == big
 
     page.get_by_label("Segment name").fill("千元客户")
