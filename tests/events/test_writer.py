@@ -234,6 +234,8 @@ def test_a_writer_that_dies_answers_by_timeout_and_restarts(
     with pytest.raises(Unavailable):
         on_a_loop_of_its_own(writer.write(source.key, prepared(track("lost"))))
     monkeypatch.setattr(writer, "_write", write)
+    # A new thread opens its own engine first, which a loaded machine can take seconds over.
+    writer.wait_seconds = 60
     # The next request starts a new thread, which writes it and the one still queued, if any.
     assert on_a_loop_of_its_own(writer.write(source.key, prepared(track("next")))) == 1
     writer.stop()

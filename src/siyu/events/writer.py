@@ -122,7 +122,7 @@ class Writer:
             # commits anyway, and the client's retry is then a duplicate, stored once.
             return await asyncio.wait_for(answer, self.wait_seconds)
         except TimeoutError:
-            log.error("the event writer gave no answer within %.0f s", self.wait_seconds)
+            log.error("the event writer gave no answer within %g s", self.wait_seconds)
             raise Unavailable("storing the events took too long; send them again") from None
 
     def _write_alone(self, work: Work) -> int:
