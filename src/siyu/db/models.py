@@ -16,6 +16,14 @@ from siyu.contacts.models import (
     Tag,
 )
 from siyu.db.base import Base
+from siyu.engage.models import (
+    EngageCampaign,
+    EngageChannel,
+    EngageClick,
+    EngageContent,
+    EngageMessage,
+    EngageSuppression,
+)
 from siyu.events.models import Event, EventGroup, EventGroupMember, EventSource
 from siyu.ingest.inbound.models import (
     ChannelCode,
@@ -28,7 +36,7 @@ from siyu.ingest.inbound.models_links import InboundLink, InboundLinkClick
 from siyu.ingest.models import ImportBatch, ImportRowError
 from siyu.segments.models import Segment, SegmentMember, SegmentMembership, SegmentPendingContact
 from siyu.staff.models import ApiKey, StaffUser
-from siyu.worker.models import Job
+from siyu.worker.models import Job, WorkerProcess
 
 __all__ = [
     "ApiKey",
@@ -46,6 +54,12 @@ __all__ = [
     "ContactOrder",
     "ContactOrderLine",
     "ContactTagLink",
+    "EngageCampaign",
+    "EngageChannel",
+    "EngageClick",
+    "EngageContent",
+    "EngageMessage",
+    "EngageSuppression",
     "Event",
     "EventGroup",
     "EventGroupMember",
@@ -65,4 +79,5 @@ __all__ = [
     "SegmentPendingContact",
     "StaffUser",
     "Tag",
+    "WorkerProcess",
 ]

@@ -36,3 +36,14 @@ class Job(IdMixin, Base):
     created_by: Mapped[str] = mapped_column(String(64), default="system")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkerProcess(Base):
+    """A running worker's heartbeat. Messages a worker was sending when its heartbeat stopped
+    are marked `unknown`: they may or may not have left, and are not sent twice."""
+
+    __tablename__ = "worker_process"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

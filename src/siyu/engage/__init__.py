@@ -1,0 +1,1 @@
+"""Reach: channels, templates, campaigns, journeys, consent rules and frequency caps."""

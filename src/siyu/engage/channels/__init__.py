@@ -1,0 +1,1 @@
+"""Channel plugins: each sends one kind of message (email, SMS, WeCom, WeChat OA, webhook)."""
