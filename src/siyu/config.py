@@ -60,6 +60,28 @@ class Settings(BaseSettings):
         default=730, ge=1, description="Churned after this many days without an order, always."
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address customers reach Siyu at, for the links messages carry.",
+    )
+    frequency_cap: str = Field(
+        default="2/7d",
+        description="Marketing messages a contact may get across all channels: COUNT/DAYSd.",
+    )
+    frequency_cap_per_channel: dict[str, str] = Field(
+        default_factory=dict,
+        description='Caps per channel kind, e.g. {"sms": "1/7d"}; the global cap applies too.',
+    )
+    quiet_hours: str = Field(
+        default="21:00-09:00",
+        description="Marketing waits until these hours end in the contact's timezone; '' for none.",
+    )
+    worker_dead_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A worker silent this long is dead: what it was sending becomes `unknown`.",
+    )
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
