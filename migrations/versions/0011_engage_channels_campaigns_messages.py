@@ -170,7 +170,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("engage_message", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_engage_message_campaign_id_state", ["campaign_id", "state"], unique=False
+            "ix_engage_message_campaign_id_state",
+            ["campaign_id", "state", "send_after"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_engage_message_contact_id_sent_at", ["contact_id", "sent_at"], unique=False

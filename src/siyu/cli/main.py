@@ -19,6 +19,7 @@ from siyu.contacts.cli import app as contacts_app
 from siyu.contacts.cli import note_app, tag_app
 from siyu.db.migrate import is_initialised, upgrade
 from siyu.db.session import get_engine, unit_of_work
+from siyu.engage.cli import campaign_app, channel_app
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
 from siyu.ingest.cli import export_command, import_command
@@ -68,6 +69,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
 app.add_typer(segment_app, name="segment")
+app.add_typer(channel_app, name="channel")
+app.add_typer(campaign_app, name="campaign")
 app.command("import")(import_command)
 app.command("export")(export_command)
 
@@ -192,16 +195,23 @@ def serve(
 @app.command("worker")
 def worker_command() -> None:
     """Run a job worker (any number may run against PostgreSQL)."""
+    import signal
     import threading
 
     from siyu.worker.runner import run_forever
 
     stop = threading.Event()
-    console.print("worker running; Ctrl-C stops it")
-    try:
-        run_forever(get_engine(), stop)
-    except KeyboardInterrupt:
+
+    def finish(signum: int, _frame: object) -> None:
+        # Graceful: the batch being sent is sent and recorded, then the worker leaves.
+        console.print(f"{signal.Signals(signum).name}: finishing the current work, then stopping")
         stop.set()
+
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
+    console.print("worker running; Ctrl-C or SIGTERM stops it")
+    run_forever(get_engine(), stop)
+    console.print("worker stopped")
 
 
 def run() -> None:

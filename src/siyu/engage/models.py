@@ -108,7 +108,8 @@ class EngageMessage(IdMixin, Base):
         Index("ix_engage_message_state_send_after", "state", "send_after"),
         # Frequency caps: a contact's recent messages.
         Index("ix_engage_message_contact_id_sent_at", "contact_id", "sent_at"),
-        Index("ix_engage_message_campaign_id_state", "campaign_id", "state"),
+        # Claims per campaign and the campaign's counts by state.
+        Index("ix_engage_message_campaign_id_state", "campaign_id", "state", "send_after"),
         Index("ix_engage_message_journey_id", "journey_id"),
     )
 

@@ -6,6 +6,8 @@ refused, so nobody can unsubscribe someone else or turn Siyu into an open redire
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from siyu.config import get_settings
@@ -13,7 +15,13 @@ from siyu.console.secret import secret_key
 
 
 def _signer(purpose: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key(get_settings()), salt=f"siyu.engage.{purpose}")
+    return _signer_for(secret_key(get_settings()), purpose)
+
+
+@lru_cache(maxsize=16)
+def _signer_for(key: str, purpose: str) -> URLSafeSerializer:
+    # Built once per key: a campaign signs two links per message.
+    return URLSafeSerializer(key, salt=f"siyu.engage.{purpose}")
 
 
 def unsubscribe_token(message_id: int) -> str:

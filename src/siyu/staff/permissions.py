@@ -14,9 +14,9 @@ from siyu.kit.actor import Actor
 
 ACTIONS = {
     "admin": frozenset(
-        {"read", "note", "tag", "edit", "create", "import", "segment", "manage", "audit"}
+        {"read", "note", "tag", "edit", "create", "import", "segment", "reach", "manage", "audit"}
     ),
-    "operator": frozenset({"read", "note", "tag", "edit", "create", "import", "segment"}),
+    "operator": frozenset({"read", "note", "tag", "edit", "create", "import", "segment", "reach"}),
     "staff": frozenset({"read", "note", "tag"}),
     "viewer": frozenset({"read"}),
 }
@@ -28,6 +28,7 @@ VERBS = {
     "create": "create customers",
     "import": "import files",
     "segment": "create or change segments",
+    "reach": "send campaigns or change channels and journeys",
     "manage": "manage staff and API keys",
     "audit": "read the audit log",
 }

@@ -55,6 +55,7 @@ def _load_handlers() -> None:
     # Domain task modules register themselves on import.
     import siyu.analytics.tasks
     import siyu.contacts.tasks
+    import siyu.engage.tasks
     import siyu.ingest.tasks
     import siyu.segments.tasks  # noqa: F401
 
@@ -138,22 +139,38 @@ def poll_once(engine: Engine) -> int:
     return taken
 
 
-def run_forever(engine: Engine, stop: threading.Event, idle_seconds: float = 0.5) -> None:
+def run_forever(
+    engine: Engine, stop: threading.Event, idle_seconds: float = 0.5, *, send: bool = True
+) -> None:
+    """Jobs, pollers and message sending until `stop` is set. A stop (SIGTERM) lets the
+    current step finish: a batch of messages being sent is sent and recorded first."""
+    from siyu.engage.dispatch import Dispatcher
+
     # Half a second idle: a contact's segments follow a change within a second.
     scheduled_at = 0.0
-    while not stop.is_set():
-        ran = False
-        try:
-            if time.monotonic() - scheduled_at >= SCHEDULE_EVERY:
-                scheduled_at = time.monotonic()
-                _load_handlers()
-                scheduler.tick(engine)
-            ran = run_once(engine)
-            ran = bool(poll_once(engine)) or ran
-        except Exception:  # the database may be briefly unavailable; try again
-            log.exception("worker loop error")
-        if not ran:
-            stop.wait(idle_seconds)
+    dispatcher = Dispatcher(engine) if send else None
+    try:
+        while not stop.is_set():
+            ran = False
+            try:
+                if time.monotonic() - scheduled_at >= SCHEDULE_EVERY:
+                    scheduled_at = time.monotonic()
+                    _load_handlers()
+                    scheduler.tick(engine)
+                ran = run_once(engine)
+                ran = bool(poll_once(engine)) or ran
+                if dispatcher is not None:
+                    ran = bool(dispatcher.run_once()) or ran
+            except Exception:  # the database may be briefly unavailable; try again
+                log.exception("worker loop error")
+            if not ran:
+                stop.wait(idle_seconds)
+    finally:
+        if dispatcher is not None:
+            try:
+                dispatcher.close()
+            except Exception:
+                log.exception("closing the dispatcher")
 
 
 def start_in_thread(engine: Engine) -> tuple[threading.Thread, threading.Event]:

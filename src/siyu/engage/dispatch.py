@@ -1,0 +1,742 @@
+"""The dispatcher: takes queued messages, applies the rules, sends, records what happened.
+
+One batch goes through three transactions:
+
+1. **claim** — pick sendable messages (FOR UPDATE SKIP LOCKED on PostgreSQL, so workers never
+   pick the same ones), lock their contacts, then decide each: suppressed (no address, a
+   suppressed address, no consent, over a frequency cap), delayed (quiet hours), failed (the
+   template cannot render) or `sending`. Caps are counted while the contacts are locked, so two
+   workers can never both send a contact's last allowed message.
+2. **send** — outside any transaction, through one open channel per kind of channel.
+3. **record** — every few dozen messages: sent, failed (with the provider's reason), or queued
+   again with exponential backoff for a transient error.
+
+A worker killed between 1 and 3 leaves messages in `sending`; once its heartbeat stops, `reap`
+marks them `unknown` — they may have left — and nothing sends them again unless an operator
+asks (campaigns.resend_unknown).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from siyu.config import Settings, get_settings
+from siyu.db.session import session_factory, writing
+from siyu.db.sql import one_of
+from siyu.db.types import utcnow
+from siyu.engage import recipients, rules, templates, tokens
+from siyu.engage.channels import registry
+from siyu.engage.channels.base import Capabilities, Channel, Delivery, Outgoing
+from siyu.engage.models import (
+    CAPPED_STATES,
+    EngageCampaign,
+    EngageChannel,
+    EngageContent,
+    EngageMessage,
+    EngageSuppression,
+)
+from siyu.errors import Invalid
+from siyu.kit.chunks import chunked
+from siyu.worker.models import WorkerProcess
+from siyu.worker.queue import WORKER_NAME
+
+log = logging.getLogger(__name__)
+
+BATCH = 400  # messages claimed at once: the most a kill can leave `unknown`
+RECORD_EVERY = 50  # results written this often, so statistics follow the send
+MAX_ATTEMPTS = 5  # transient failures retried before the message fails for good
+HEARTBEAT_EVERY = 2.0
+REAP_EVERY = 10.0
+# pg_advisory_xact_lock namespace for a contact's frequency cap ("capp").
+CAP_LOCK = 0x63617070
+
+
+@dataclass
+class Decision:
+    message_id: int
+    values: dict[str, Any]
+
+
+@dataclass
+class Ready:
+    """A message marked `sending`, rendered, waiting for its channel."""
+
+    message_id: int
+    channel_id: int
+    campaign_id: int | None
+    attempts: int
+    address_kind: str | None
+    outgoing: Outgoing
+
+
+@dataclass
+class Policy:
+    caps: list[tuple[str | None, rules.Cap]]  # (channel kind or None for all, cap)
+    quiet: rules.QuietHours | None
+    zone: Any
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        caps: list[tuple[str | None, rules.Cap]] = [(None, rules.parse_cap(settings.frequency_cap))]
+        for kind, cap in sorted(settings.frequency_cap_per_channel.items()):
+            caps.append((kind, rules.parse_cap(cap, f"frequency cap for {kind}")))
+        return cls(caps, rules.parse_quiet_hours(settings.quiet_hours), settings.zone)
+
+    @property
+    def longest(self) -> timedelta:
+        return max((cap.window for _, cap in self.caps), default=timedelta(0))
+
+
+@dataclass
+class _OpenChannel:
+    updated_at: datetime | None
+    plugin: Channel
+    opened: bool = False
+
+
+@dataclass
+class Dispatcher:
+    engine: Engine
+    name: str = WORKER_NAME
+    batch: int = BATCH
+    clock: Callable[[], datetime] = utcnow
+    settings: Settings = field(default_factory=get_settings)
+    _open: dict[int, _OpenChannel] = field(default_factory=dict)
+    _beat_at: float = 0.0
+    _reaped_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.policy = Policy.from_settings(self.settings)
+        self.make = session_factory(writing(self.engine))
+
+    # --- the loop's one call -------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Send one batch; returns how many messages it settled (0: nothing to do)."""
+        self._housekeeping()
+        with self.make() as session, session.begin():
+            ready, settled = self.claim(session)
+        if ready:
+            self.send(ready)
+        return settled + len(ready)
+
+    def close(self) -> None:
+        for held in self._open.values():
+            if held.opened:
+                held.plugin.close()
+        self._open.clear()
+        with self.engine.begin() as connection:
+            connection.execute(
+                WorkerProcess.__table__.delete().where(WorkerProcess.name == self.name)
+            )
+
+    def _housekeeping(self) -> None:
+        moment = time.monotonic()
+        if moment - self._beat_at >= HEARTBEAT_EVERY:
+            self._beat_at = moment
+            beat(self.engine, self.name, self.clock())
+        if moment - self._reaped_at >= REAP_EVERY:
+            self._reaped_at = moment
+            with self.make() as session, session.begin():
+                reap(session, now=self.clock(), dead_after=self.settings.worker_dead_after_seconds)
+
+    # --- 1. claim ------------------------------------------------------------------------
+
+    def claim(self, session: Session) -> tuple[list[Ready], int]:
+        now = self.clock()
+        ids = _claimable(session, now, self.batch)
+        if not ids:
+            return [], 0
+        table = EngageMessage.__table__
+        messages = session.execute(
+            select(
+                table.c.id,
+                table.c.key,
+                table.c.contact_id,
+                table.c.content_id,
+                table.c.channel_id,
+                table.c.category,
+                table.c.attempts,
+                table.c.campaign_id,
+            )
+            .where(table.c.id.in_(ids))
+            .order_by(table.c.id)
+        ).all()
+        channels = {
+            c.id: c
+            for c in session.scalars(
+                select(EngageChannel).where(EngageChannel.id.in_({m.channel_id for m in messages}))
+            )
+        }
+        contents = {
+            c.id: c
+            for c in session.scalars(
+                select(EngageContent).where(EngageContent.id.in_({m.content_id for m in messages}))
+            )
+        }
+        contact_ids = [m.contact_id for m in messages]
+        marketing = sorted({m.contact_id for m in messages if m.category == "marketing"})
+        _lock_contacts(session, marketing)
+        people = recipients.contact_rows(session, contact_ids)
+        kinds = {_capabilities(c).address_kind for c in channels.values()}
+        found = recipients.addresses(
+            session, contact_ids, {k for k in kinds if k} | set(recipients.ADDRESS_KINDS)
+        )
+        consent = recipients.consents(session, marketing)
+        blocked = recipients.suppressed(
+            session,
+            [
+                (kind, found[(m.contact_id, kind)])
+                for m in messages
+                if (kind := _capabilities(channels[m.channel_id]).address_kind)
+                and (m.contact_id, kind) in found
+            ],
+        )
+        owners = recipients.owners(session, [p.get("owner_id") for p in people.values()])
+        tally = _recent_counts(session, marketing, now - self.policy.longest)
+        decisions: list[Decision] = []
+        ready: list[Ready] = []
+        for message in messages:
+            channel = channels[message.channel_id]
+            person = people.get(message.contact_id)
+            decision, outgoing = self._decide(
+                message,
+                channel,
+                contents[message.content_id],
+                person,
+                found,
+                consent,
+                blocked,
+                owners,
+                tally,
+                now,
+            )
+            decisions.append(decision)
+            if outgoing is not None:
+                ready.append(
+                    Ready(
+                        message.id,
+                        channel.id,
+                        message.campaign_id,
+                        message.attempts + 1,
+                        _capabilities(channel).address_kind,
+                        outgoing,
+                    )
+                )
+        _write(session, decisions)
+        return ready, len(decisions) - len(ready)
+
+    def _decide(
+        self,
+        message: Any,
+        channel: EngageChannel,
+        content: EngageContent,
+        person: dict[str, Any] | None,
+        found: dict[tuple[int, str], str],
+        consent: dict[tuple[int, str], tuple[bool, Any]],
+        blocked: set[tuple[str, str]],
+        owners: dict[int, dict[str, Any]],
+        tally: dict[int, list[tuple[str, datetime]]],
+        now: datetime,
+    ) -> tuple[Decision, Outgoing | None]:
+        def stop(state: str, rule: str | None, reason: str, **more: Any) -> tuple[Decision, None]:
+            return Decision(
+                message.id, {"state": state, "rule": rule, "reason": reason, **more}
+            ), None
+
+        if person is None:  # merged away or deleted since it was queued
+            return stop("suppressed", "no_contact", "the contact no longer exists")
+        if not channel.enabled:
+            return stop(
+                "queued",
+                None,
+                "the channel is switched off; waiting",
+                send_after=now + timedelta(minutes=5),
+            )
+        caps = _capabilities(channel)
+        address = None
+        if caps.address_kind:
+            address = found.get((message.contact_id, caps.address_kind))
+            if address is None:
+                return stop("suppressed", "no_address", f"no {caps.address_kind} on record")
+            if (caps.address_kind, address) in blocked:
+                return stop(
+                    "suppressed",
+                    "suppressed_address",
+                    f"{address} is on the suppression list",
+                    address=address,
+                )
+        if message.category == "marketing":
+            wanted = caps.consent_channel or channel.config.get("consent_channel")
+            if not wanted:
+                return stop(
+                    "suppressed", "no_consent", "the channel names no consent for marketing"
+                )
+            given = consent.get((message.contact_id, wanted))
+            if given is None or not given[0]:
+                reason = (
+                    f"no {wanted} consent on record"
+                    if given is None
+                    else f"{wanted} consent withdrawn on {given[1]:%Y-%m-%d}"
+                )
+                return stop("suppressed", "no_consent", reason, address=address)
+            if self.policy.quiet is not None:
+                zone = rules.zone_of((person.get("traits") or {}).get("timezone"), self.policy.zone)
+                until = self.policy.quiet.next_end(now, zone)
+                if until is not None:
+                    return stop(
+                        "delayed",
+                        None,
+                        f"quiet hours {self.policy.quiet} ({zone.key})",
+                        send_after=until,
+                    )
+            over = _over_cap(tally.get(message.contact_id, []), channel.kind, self.policy, now)
+            if over is not None:
+                return stop("suppressed", over[0], over[1], address=address)
+        try:
+            outgoing = _render(message, channel, caps, content, person, owners, found, address)
+        except Invalid as error:
+            return stop("failed", None, f"the message cannot be written: {error.message}")
+        plugin = self._instance(channel.id, channel.updated_at, channel.kind, channel.config)
+        problems = plugin.check(outgoing) if plugin is not None else []
+        if problems:
+            return stop("failed", None, "; ".join(problems))
+        if message.category == "marketing":
+            tally.setdefault(message.contact_id, []).append((channel.kind, now))
+        return Decision(
+            message.id,
+            {
+                "state": "sending",
+                "address": address,
+                "sent_at": now,
+                "claimed_by": self.name,
+                "attempts": message.attempts + 1,
+                "rule": None,
+                "reason": None,
+            },
+        ), outgoing
+
+    # --- 2. send, 3. record --------------------------------------------------------------
+
+    def send(self, ready: Sequence[Ready]) -> None:
+        results: list[tuple[Ready, Delivery]] = []
+        by_channel: dict[int, list[Ready]] = defaultdict(list)
+        for item in ready:
+            by_channel[item.channel_id].append(item)
+        for channel_id, items in by_channel.items():
+            plugin = self._plugin(channel_id)
+            for item in items:
+                if plugin is None:
+                    delivery = Delivery("retry", reason="the channel could not be opened")
+                else:
+                    delivery = _send_one(plugin, item.outgoing)
+                results.append((item, delivery))
+                if len(results) >= RECORD_EVERY:
+                    self.record(results)
+                    results = []
+        if results:
+            self.record(results)
+
+    def _plugin(self, channel_id: int) -> Channel | None:
+        """The channel's plugin, open."""
+        with self.make() as session:
+            channel = session.get(EngageChannel, channel_id)
+            if channel is None:
+                return None
+            updated_at, kind, config = channel.updated_at, channel.kind, dict(channel.config)
+        plugin = self._instance(channel_id, updated_at, kind, config)
+        held = self._open.get(channel_id)
+        if plugin is None or held is None:
+            return None
+        if not held.opened:
+            try:
+                held.plugin.open()
+                held.opened = True
+            except Exception as error:
+                log.warning("channel %s could not be opened: %s", channel_id, error)
+                return None
+        return held.plugin
+
+    def _instance(
+        self, channel_id: int, updated_at: datetime | None, kind: str, config: dict[str, Any]
+    ) -> Channel | None:
+        """The channel's plugin, built once per configuration (a change reconnects)."""
+        held = self._open.get(channel_id)
+        if held is not None and held.updated_at != updated_at:  # reconfigured: reconnect
+            if held.opened:
+                held.plugin.close()
+            held = None
+        if held is None:
+            try:
+                held = _OpenChannel(updated_at, registry.build(kind, config))
+            except Invalid as error:
+                log.error("channel %s is misconfigured: %s", channel_id, error.message)
+                return None
+            self._open[channel_id] = held
+        return held.plugin
+
+    def record(self, results: Sequence[tuple[Ready, Delivery]]) -> None:
+        now = self.clock()
+        rows: list[dict[str, Any]] = []
+        bad: list[dict[str, Any]] = []
+        for item, delivery in results:
+            if delivery.status == "sent":
+                rows.append(
+                    {
+                        "id": item.message_id,
+                        "state": "sent",
+                        "sent_at": now,
+                        "provider_id": delivery.provider_id,
+                        "reason": None,
+                    }
+                )
+                continue
+            if delivery.status == "retry" and item.attempts < MAX_ATTEMPTS:
+                rows.append(
+                    {
+                        "id": item.message_id,
+                        "state": "queued",
+                        "sent_at": None,
+                        "send_after": now + rules.backoff(item.attempts),
+                        "reason": delivery.reason,
+                    }
+                )
+                continue
+            reason = delivery.reason or "the provider refused it"
+            if delivery.status == "retry":
+                reason = f"gave up after {item.attempts} attempts: {reason}"
+            rows.append(
+                {
+                    "id": item.message_id,
+                    "state": "failed",
+                    "sent_at": None,
+                    "reason": reason,
+                    "provider_id": delivery.provider_id,
+                }
+            )
+            if delivery.bad_address and item.address_kind and item.outgoing.address:
+                bad.append(
+                    {
+                        "address_kind": item.address_kind,
+                        "address": item.outgoing.address,
+                        "reason": reason,
+                        "source": "bounce",
+                        "created_at": now,
+                    }
+                )
+        with self.make() as session, session.begin():
+            _bulk_update(session, rows)
+            if bad:
+                _suppress(session, bad)
+            finish_campaigns(session, {item.campaign_id for item, _ in results}, now=now)
+
+
+# --- the steps' SQL ----------------------------------------------------------------------
+
+
+def _claimable(session: Session, now: datetime, limit: int) -> list[int]:
+    """Ids of up to `limit` messages that may go now: journeys' and transactional ones, and
+    running campaigns' within their throttle. Each source is read along its own index range."""
+    table = EngageMessage.__table__
+    postgres = session.get_bind().dialect.name == "postgresql"
+    running = session.execute(
+        select(EngageCampaign.id, EngageCampaign.throttle_per_second, EngageCampaign.throttle_until)
+        .where(EngageCampaign.state == "running")
+        .order_by(EngageCampaign.id)
+    ).all()
+    sources: list[tuple[int | None, int | None, datetime | None]] = [(None, None, None)]
+    sources += [(row.id, row.throttle_per_second, row.throttle_until) for row in running]
+    taken: list[int] = []
+    for campaign_id, rate, until in sources:
+        room = limit - len(taken)
+        if room <= 0:
+            break
+        slot = max(until or now, now)
+        if rate:
+            if slot >= now + timedelta(seconds=1):
+                continue  # this campaign's second is used up
+            room = min(
+                room, max(1, int(rate * (now + timedelta(seconds=1) - slot).total_seconds()))
+            )
+        found: list[int] = []
+        for state in ("queued", "delayed"):
+            if len(found) >= room:
+                break
+            owner = (
+                table.c.campaign_id.is_(None)
+                if campaign_id is None
+                else table.c.campaign_id == campaign_id
+            )
+            query = (
+                select(table.c.id)
+                .where(owner, table.c.state == state, table.c.send_after <= now)
+                .order_by(table.c.send_after)
+                .limit(room - len(found))
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True)
+            found += session.scalars(query).all()
+        if rate and found:
+            session.execute(
+                update(EngageCampaign)
+                .where(EngageCampaign.id == campaign_id)
+                .values(throttle_until=slot + timedelta(seconds=len(found) / rate))
+            )
+        taken += found
+    return taken
+
+
+def _lock_contacts(session: Session, contact_ids: Sequence[int]) -> None:
+    """Hold each contact's cap lock until commit (PostgreSQL; SQLite's one writer already
+    serialises). In id order, so two workers cannot wait on each other."""
+    if not contact_ids or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, (x % 2147483647)::int)) "
+            "FROM (SELECT x FROM unnest(CAST(:ids AS bigint[])) AS x ORDER BY x OFFSET 0) AS s"
+        ),
+        {"space": CAP_LOCK, "ids": list(contact_ids)},
+    )
+
+
+def _recent_counts(
+    session: Session, contact_ids: Sequence[int], since: datetime
+) -> dict[int, list[tuple[str, datetime]]]:
+    """Each contact's marketing messages that left (or may have) since `since`."""
+    found: dict[int, list[tuple[str, datetime]]] = {}
+    if not contact_ids:
+        return found
+    for batch in chunked(list(contact_ids), 2000):
+        query = (
+            select(EngageMessage.contact_id, EngageChannel.kind, EngageMessage.sent_at)
+            .join(EngageChannel, EngageChannel.id == EngageMessage.channel_id)
+            .where(
+                one_of(session, EngageMessage.contact_id, batch),
+                EngageMessage.sent_at >= since,
+                EngageMessage.category == "marketing",
+                EngageMessage.state.in_(CAPPED_STATES),
+            )
+        )
+        for contact_id, kind, sent_at in session.execute(query):
+            found.setdefault(contact_id, []).append((kind, sent_at))
+    return found
+
+
+def _over_cap(
+    recent: list[tuple[str, datetime]], kind: str, policy: Policy, now: datetime
+) -> tuple[str, str] | None:
+    for scope, cap in policy.caps:
+        if scope is not None and scope != kind:
+            continue
+        since = now - cap.window
+        sent = sum(1 for k, at in recent if at >= since and (scope is None or k == scope))
+        if sent >= cap.count:
+            where = "all channels" if scope is None else scope
+            rule = "frequency_cap" if scope is None else f"frequency_cap:{scope}"
+            return rule, f"{sent} marketing messages in {cap.days} days on {where} (cap {cap})"
+    return None
+
+
+def _capabilities(channel: EngageChannel) -> Capabilities:
+    return _plugin_class(channel).capabilities
+
+
+def _plugin_class(channel: EngageChannel) -> Any:
+    return registry.channel_class(channel.kind)
+
+
+def _render(
+    message: Any,
+    channel: EngageChannel,
+    caps: Capabilities,
+    content: EngageContent,
+    person: dict[str, Any],
+    owners: dict[int, dict[str, Any]],
+    found: dict[tuple[int, str], str],
+    address: str | None,
+) -> Outgoing:
+    row = {
+        **person,
+        "email": found.get((message.contact_id, "email")),
+        "phone": found.get((message.contact_id, "phone")),
+    }
+    message_id = message.id
+    unsubscribe = tokens.unsubscribe_url(message_id)
+    context = templates.contact_context(
+        row,
+        owner=owners.get(person.get("owner_id") or 0),
+        defaults=content.defaults or {},
+        link=lambda url: tokens.click_url(message_id, str(url)),
+        unsubscribe_url=unsubscribe,
+    )
+    subject = (
+        templates.render(content.subject, context, "subject")
+        if caps.subject and content.subject
+        else None
+    )
+    params = {
+        str(name): templates.render(str(value), context, f"parameter {name}")
+        for name, value in (content.params or {}).items()
+    }
+    owner = owners.get(person.get("owner_id") or 0) or {}
+    return Outgoing(
+        message_id=message_id,
+        key=message.key,
+        category=message.category,
+        contact_id=message.contact_id,
+        address=address,
+        body=templates.render(content.body or "", context),
+        subject=subject,
+        template_code=content.template_code,
+        params=params,
+        unsubscribe_url=unsubscribe if message.category == "marketing" else None,
+        extra={
+            "sender": owner.get("login"),
+            "contact": {
+                "id": message.contact_id,
+                "name": person.get("name"),
+                "email": row["email"],
+                "phone": row["phone"],
+            },
+        },
+    )
+
+
+def _send_one(plugin: Channel, outgoing: Outgoing) -> Delivery:
+    try:
+        return plugin.send(outgoing)
+    except Exception as error:  # a plugin's bug must not stop the campaign; try again later
+        log.exception(
+            "channel %s raised while sending message %s", plugin.kind, outgoing.message_id
+        )
+        return Delivery("retry", reason=f"{type(error).__name__}: {error}")
+
+
+def _write(session: Session, decisions: Sequence[Decision]) -> None:
+    _bulk_update(session, [{"id": d.message_id, **d.values} for d in decisions])
+
+
+def _bulk_update(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany per shape of row (the ORM's bulk update by primary key)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        shapes[tuple(sorted(row))].append(row)
+    for batch in shapes.values():
+        session.execute(update(EngageMessage), batch)
+
+
+def _suppress(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(EngageSuppression).on_conflict_do_nothing(
+            index_elements=["address_kind", "address"]
+        ),
+        rows,
+    )
+
+
+def finish_campaigns(session: Session, campaign_ids: set[int | None], *, now: datetime) -> None:
+    """Running campaigns with nothing left to send are done."""
+    for campaign_id in sorted(i for i in campaign_ids if i is not None):
+        left = session.scalar(
+            select(EngageMessage.id)
+            .where(
+                EngageMessage.campaign_id == campaign_id,
+                EngageMessage.state.in_(("queued", "delayed", "sending")),
+            )
+            .limit(1)
+        )
+        if left is None:
+            session.execute(
+                update(EngageCampaign)
+                .where(EngageCampaign.id == campaign_id, EngageCampaign.state == "running")
+                .values(state="done", finished_at=now)
+            )
+
+
+# --- worker liveness ---------------------------------------------------------------------
+
+
+def beat(engine: Engine, name: str, now: datetime) -> None:
+    table = WorkerProcess.__table__
+    with engine.begin() as connection:
+        changed = connection.execute(
+            table.update().where(table.c.name == name).values(beat_at=now)
+        ).rowcount
+        if not changed:
+            connection.execute(table.insert().values(name=name, started_at=now, beat_at=now))
+
+
+def _alive_here(name: str) -> bool | None:
+    """Whether a worker of this machine is still running; None when it is another machine's."""
+    host, _, pid = name.rpartition(":")
+    if host != WORKER_NAME.rpartition(":")[0] or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap(session: Session, *, now: datetime, dead_after: float) -> int:
+    """Mark `unknown` what dead workers were sending; returns how many messages."""
+    table = WorkerProcess.__table__
+    claimers = session.scalars(
+        select(EngageMessage.claimed_by).where(EngageMessage.state == "sending").distinct()
+    ).all()
+    if not claimers:
+        return 0
+    beats = dict(session.execute(select(table.c.name, table.c.beat_at)).all())
+    dead = []
+    for name in claimers:
+        if name is None or name == WORKER_NAME:
+            continue
+        last = beats.get(name)
+        # A process of this machine that is gone is dead at once; any other worker once its
+        # heartbeat is older than `dead_after` (it crashed, hung, or its pid was reused).
+        if _alive_here(name) is False or last is None or last < now - timedelta(seconds=dead_after):
+            dead.append(name)
+    if not dead:
+        return 0
+    marked = session.execute(
+        update(EngageMessage)
+        .where(EngageMessage.state == "sending", EngageMessage.claimed_by.in_(dead))
+        .values(
+            state="unknown",
+            reason="the worker sending it stopped; it may or may not have been sent",
+        )
+    ).rowcount
+    session.execute(table.delete().where(table.c.name.in_(dead)))
+    campaigns = session.scalars(
+        select(EngageMessage.campaign_id)
+        .where(EngageMessage.state == "unknown", EngageMessage.claimed_by.in_(dead))
+        .distinct()
+    ).all()
+    finish_campaigns(session, set(campaigns), now=now)
+    log.warning("%s messages of stopped workers %s are now unknown", marked, ", ".join(dead))
+    return int(marked or 0)
+
+
+def waiting(session: Session) -> int:
+    """Messages waiting to be sent now or later (for `siyu worker` status lines)."""
+    return int(
+        session.scalar(select(func.count()).where(EngageMessage.state.in_(("queued", "delayed"))))
+        or 0
+    )
