@@ -22,7 +22,7 @@ from siyu.engage.models import (
 )
 from siyu.kit.actor import Actor
 from siyu.worker.models import WorkerProcess
-from tests.engage.conftest import DAYTIME, Keeping, add_channel, add_people
+from tests.engage.keeping import DAYTIME, Keeping, add_channel, add_people
 
 BODY = "{{ name }}，新品上市。{{ link('https://shop.example/new') }} 退订 {{ unsubscribe_url }}"
 

@@ -11,7 +11,7 @@ from siyu.engage import campaigns, templates
 from siyu.engage.models import EngageChannel
 from siyu.errors import Invalid
 from siyu.kit.actor import Actor
-from tests.engage.conftest import add_channel, add_people
+from tests.engage.keeping import add_channel, add_people
 
 
 def test_variables_are_read_from_the_syntax_tree() -> None:
