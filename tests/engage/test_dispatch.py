@@ -330,3 +330,33 @@ def test_a_bad_cap_setting_is_named(bad: str, monkeypatch: pytest.MonkeyPatch) -
     get_settings.cache_clear()
     with pytest.raises(Invalid, match="COUNT/DAYSd"):
         Policy.from_settings(get_settings())
+
+
+def _order(contact_id: int, placed_at: Any, paid: int, number: str) -> None:
+    from siyu.contacts.models import ContactOrder
+
+    with unit_of_work() as session:
+        session.add(
+            ContactOrder(
+                contact_id=contact_id, platform="taobao", platform_order_id=number,
+                status="paid", total_amount=paid, paid_amount=paid, placed_at=placed_at,
+            )
+        )  # fmt: skip
+
+
+def test_a_paid_order_within_the_window_converts_the_last_message_before_it(
+    database_url: str, keeping: Any
+) -> None:
+    buyer, later_buyer, late = add_people(3)
+    channel = add_channel()
+    first = campaign(channel, conversion_days=7)
+    drain()
+    _order(buyer, DAYTIME + timedelta(days=2), 19900, "o1")  # converts the first campaign
+    _order(late, DAYTIME + timedelta(days=11), 5000, "o2")  # outside both 7-day windows
+    second = campaign(channel, conversion_days=7)
+    drain(now=DAYTIME + timedelta(days=3))
+    # Bought after both messages: the later one takes the credit, not both.
+    _order(later_buyer, DAYTIME + timedelta(days=4), 8800, "o3")
+    one, two = stats(first), stats(second)
+    assert (one["converted"], one["revenue"]) == (1, 19900)
+    assert (two["converted"], two["revenue"]) == (1, 8800)
