@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         default="21:00-09:00",
         description="Marketing waits until these hours end in the contact's timezone; '' for none.",
     )
+    send_connections: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Connections per channel a worker sends through at once (SMTP, HTTP).",
+    )
     worker_dead_after_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -44,11 +44,12 @@ def campaign(channel_id: int, query: str = "order_count >= 0", **options: Any) -
         return made.id
 
 
-def drain(now: Any = DAYTIME, **options: Any) -> Dispatcher:
+def drain(now: Any = DAYTIME, **options: Any) -> None:
+    """Send everything due at `now`, as a worker would, and wait for it to be recorded."""
     dispatcher = Dispatcher(get_engine(), clock=lambda: now, **options)
     while dispatcher.run_once():
         pass
-    return dispatcher
+    dispatcher.close()
 
 
 def states(campaign_id: int) -> dict[str, int]:
@@ -230,7 +231,9 @@ def test_pause_holds_and_cancel_ends(database_url: str, keeping: Any) -> None:
     with unit_of_work() as session:
         found = campaigns.get_campaign(session, campaign_id)
         campaigns.resume(session, actor=Actor.cli(), campaign=found)
-    Dispatcher(get_engine(), clock=lambda: DAYTIME, batch=1).run_once()
+    one = Dispatcher(get_engine(), clock=lambda: DAYTIME, batch=1)
+    one.run_once()
+    one.close()
     with unit_of_work() as session:
         found = campaigns.get_campaign(session, campaign_id)
         assert campaigns.cancel(session, actor=Actor.cli(), campaign=found) == 2

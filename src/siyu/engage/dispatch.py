@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,30 +115,59 @@ class Dispatcher:
     batch: int = BATCH
     clock: Callable[[], datetime] = utcnow
     settings: Settings = field(default_factory=get_settings)
-    _open: dict[int, _OpenChannel] = field(default_factory=dict)
+    # Sender threads, each with its own connection: they wait on the provider in parallel.
+    connections: int | None = None  # default: SIYU_SEND_CONNECTIONS
     _beat_at: float = 0.0
     _reaped_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.policy = Policy.from_settings(self.settings)
         self.make = session_factory(writing(self.engine))
+        self.connections = self.connections or self.settings.send_connections
+        self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix="siyu-send")
+        self._batches: list[list[Future[None]]] = []
+        self._local = threading.local()
+        self._guard = threading.Lock()
+        self._all_open: list[_OpenChannel] = []
 
     # --- the loop's one call -------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Send one batch; returns how many messages it settled (0: nothing to do)."""
+        """Claim one batch and hand it to the senders; returns how many messages it settled
+        or handed over (0: nothing to do). While the senders wait on the provider, the next
+        call claims and writes the next batch: at most two batches are out at once."""
         self._housekeeping()
+        self._wait_for(outstanding=1)
         with self.make() as session, session.begin():
             ready, settled = self.claim(session)
         if ready:
-            self.send(ready)
+            self._batches.append(self.send(ready))
         return settled + len(ready)
 
+    def wait(self) -> None:
+        """Until every batch handed to the senders is sent and recorded."""
+        self._wait_for(outstanding=0)
+
+    def _wait_for(self, *, outstanding: int) -> None:
+        while len(self._batches) > outstanding:
+            for future in self._batches.pop(0):
+                try:
+                    future.result()
+                except Exception:  # recorded nothing: `reap` settles those messages
+                    log.exception("sending a batch failed")
+
     def close(self) -> None:
-        for held in self._open.values():
-            if held.opened:
-                held.plugin.close()
-        self._open.clear()
+        """Finish what is being sent (a graceful stop), close the channels, leave."""
+        self.wait()
+        self._pool.shutdown(wait=True)
+        with self._guard:
+            for held in self._all_open:
+                if held.opened:
+                    try:
+                        held.plugin.close()
+                    except Exception:
+                        log.exception("closing a channel")
+            self._all_open.clear()
         with self.engine.begin() as connection:
             connection.execute(
                 WorkerProcess.__table__.delete().where(WorkerProcess.name == self.name)
@@ -330,24 +361,35 @@ class Dispatcher:
 
     # --- 2. send, 3. record --------------------------------------------------------------
 
-    def send(self, ready: Sequence[Ready]) -> None:
-        results: list[tuple[Ready, Delivery]] = []
+    def send(self, ready: Sequence[Ready]) -> list[Future[None]]:
+        """Hand a claimed batch to the sender threads, in runs of RECORD_EVERY messages of one
+        channel; each thread keeps its own connection per channel."""
         by_channel: dict[int, list[Ready]] = defaultdict(list)
         for item in ready:
             by_channel[item.channel_id].append(item)
-        for channel_id, items in by_channel.items():
-            plugin = self._plugin(channel_id)
-            for item in items:
-                if plugin is None:
-                    delivery = Delivery("retry", reason="the channel could not be opened")
-                else:
-                    delivery = _send_one(plugin, item.outgoing)
-                results.append((item, delivery))
-                if len(results) >= RECORD_EVERY:
-                    self.record(results)
-                    results = []
-        if results:
-            self.record(results)
+        return [
+            self._pool.submit(self._send_run, channel_id, items[start : start + RECORD_EVERY])
+            for channel_id, items in by_channel.items()
+            for start in range(0, len(items), RECORD_EVERY)
+        ]
+
+    def _send_run(self, channel_id: int, items: Sequence[Ready]) -> None:
+        plugin = self._plugin(channel_id)
+        results = []
+        for item in items:
+            if plugin is None:
+                delivery = Delivery("retry", reason="the channel could not be opened")
+            else:
+                delivery = _send_one(plugin, item.outgoing)
+            results.append((item, delivery))
+        self.record(results)
+
+    def _held(self) -> dict[int, _OpenChannel]:
+        """This thread's channels: a connection is never shared between threads."""
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = {}
+        return held
 
     def _plugin(self, channel_id: int) -> Channel | None:
         """The channel's plugin, open."""
@@ -357,7 +399,7 @@ class Dispatcher:
                 return None
             updated_at, kind, config = channel.updated_at, channel.kind, dict(channel.config)
         plugin = self._instance(channel_id, updated_at, kind, config)
-        held = self._open.get(channel_id)
+        held = self._held().get(channel_id)
         if plugin is None or held is None:
             return None
         if not held.opened:
@@ -373,7 +415,8 @@ class Dispatcher:
         self, channel_id: int, updated_at: datetime | None, kind: str, config: dict[str, Any]
     ) -> Channel | None:
         """The channel's plugin, built once per configuration (a change reconnects)."""
-        held = self._open.get(channel_id)
+        mine = self._held()
+        held = mine.get(channel_id)
         if held is not None and held.updated_at != updated_at:  # reconfigured: reconnect
             if held.opened:
                 held.plugin.close()
@@ -384,7 +427,9 @@ class Dispatcher:
             except Invalid as error:
                 log.error("channel %s is misconfigured: %s", channel_id, error.message)
                 return None
-            self._open[channel_id] = held
+            mine[channel_id] = held
+            with self._guard:
+                self._all_open.append(held)
         return held.plugin
 
     def record(self, results: Sequence[tuple[Ready, Delivery]]) -> None:
