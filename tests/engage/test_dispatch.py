@@ -21,7 +21,9 @@ from siyu.engage.models import (
     EngageSuppression,
 )
 from siyu.kit.actor import Actor
-from siyu.worker.models import WorkerProcess
+from siyu.worker import liveness
+from siyu.worker.models import Job
+from siyu.worker.queue import enqueue
 from tests.engage.keeping import DAYTIME, Keeping, add_channel, add_people
 
 BODY = "{{ name }}，新品上市。{{ link('https://shop.example/new') }} 退订 {{ unsubscribe_url }}"
@@ -261,15 +263,14 @@ def test_a_dead_workers_messages_become_unknown_and_are_not_resent(
     channel = add_channel()
     campaign_id = campaign(channel)
     dead = Dispatcher(get_engine(), name="elsewhere:1", clock=lambda: DAYTIME, batch=3)
+    liveness.beat(get_engine(), "elsewhere:1", DAYTIME)
     with unit_of_work() as session:
-        dead._housekeeping()
         ready, _ = dead.claim(session)  # claimed, then the process "dies" before sending
     assert len(ready) == 3
     drain()  # another worker: the heartbeat is fresh, so the three stay with their owner
     assert len(Keeping.kept) == 1
     with unit_of_work() as session:
         assert reap(session, now=DAYTIME + timedelta(seconds=61), dead_after=60) == 3
-        assert session.get(WorkerProcess, "elsewhere:1") is None
     drain(now=DAYTIME + timedelta(seconds=62))
     assert len(Keeping.kept) == 1
     assert states(campaign_id) == {"sent": 1, "unknown": 3}
@@ -363,3 +364,19 @@ def test_a_paid_order_within_the_window_converts_the_last_message_before_it(
     one, two = stats(first), stats(second)
     assert (one["converted"], one["revenue"]) == (1, 19900)
     assert (two["converted"], two["revenue"]) == (1, 8800)
+
+
+def test_a_dead_workers_running_job_is_queued_again(database_url: str) -> None:
+    with unit_of_work() as session:
+        job = enqueue(session, kind="segments.sweep", payload={}, created_by="test")
+        job.state, job.claimed_by = "running", "elsewhere:2"
+        job_id = job.id
+    liveness.beat(get_engine(), "elsewhere:2", DAYTIME)
+    with unit_of_work() as session:  # silent for a while, but not long enough for a job
+        assert (
+            liveness.requeue_jobs(session, now=DAYTIME + timedelta(seconds=61), dead_after=60) == 0
+        )
+        assert (
+            liveness.requeue_jobs(session, now=DAYTIME + timedelta(minutes=11), dead_after=60) == 1
+        )
+        assert session.get_one(Job, job_id).state == "queued"

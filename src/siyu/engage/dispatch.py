@@ -19,7 +19,6 @@ asks (campaigns.resend_unknown).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import defaultdict
@@ -51,7 +50,7 @@ from siyu.engage.models import (
 )
 from siyu.errors import Invalid
 from siyu.kit.chunks import chunked
-from siyu.worker.models import WorkerProcess
+from siyu.worker import liveness
 from siyu.worker.queue import WORKER_NAME
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,6 @@ log = logging.getLogger(__name__)
 BATCH = 400  # messages claimed at once: the most a kill can leave `unknown`
 RECORD_EVERY = 50  # results written this often, so statistics follow the send
 MAX_ATTEMPTS = 5  # transient failures retried before the message fails for good
-HEARTBEAT_EVERY = 2.0
 REAP_EVERY = 10.0
 # pg_advisory_xact_lock namespace for a contact's frequency cap ("capp").
 CAP_LOCK = 0x63617070
@@ -117,8 +115,8 @@ class Dispatcher:
     settings: Settings = field(default_factory=get_settings)
     # Sender threads, each with its own connection: they wait on the provider in parallel.
     connections: int | None = None  # default: SIYU_SEND_CONNECTIONS
-    _beat_at: float = 0.0
     _reaped_at: float = 0.0
+    _heartbeat: liveness.Heartbeat | None = None
 
     def __post_init__(self) -> None:
         self.policy = Policy.from_settings(self.settings)
@@ -168,20 +166,20 @@ class Dispatcher:
                     except Exception:
                         log.exception("closing a channel")
             self._all_open.clear()
-        with self.engine.begin() as connection:
-            connection.execute(
-                WorkerProcess.__table__.delete().where(WorkerProcess.name == self.name)
-            )
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     def _housekeeping(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = liveness.Heartbeat(self.engine, self.name, self.clock)
         moment = time.monotonic()
-        if moment - self._beat_at >= HEARTBEAT_EVERY:
-            self._beat_at = moment
-            beat(self.engine, self.name, self.clock())
         if moment - self._reaped_at >= REAP_EVERY:
             self._reaped_at = moment
+            dead_after = self.settings.worker_dead_after_seconds
             with self.make() as session, session.begin():
-                reap(session, now=self.clock(), dead_after=self.settings.worker_dead_after_seconds)
+                reap(session, now=self.clock(), dead_after=dead_after)
+                liveness.requeue_jobs(session, now=self.clock(), dead_after=dead_after)
 
     # --- 1. claim ------------------------------------------------------------------------
 
@@ -722,48 +720,14 @@ def finish_campaigns(session: Session, campaign_ids: set[int | None], *, now: da
 # --- worker liveness ---------------------------------------------------------------------
 
 
-def beat(engine: Engine, name: str, now: datetime) -> None:
-    table = WorkerProcess.__table__
-    with engine.begin() as connection:
-        changed = connection.execute(
-            table.update().where(table.c.name == name).values(beat_at=now)
-        ).rowcount
-        if not changed:
-            connection.execute(table.insert().values(name=name, started_at=now, beat_at=now))
-
-
-def _alive_here(name: str) -> bool | None:
-    """Whether a worker of this machine is still running; None when it is another machine's."""
-    host, _, pid = name.rpartition(":")
-    if host != WORKER_NAME.rpartition(":")[0] or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap(session: Session, *, now: datetime, dead_after: float) -> int:
     """Mark `unknown` what dead workers were sending; returns how many messages."""
-    table = WorkerProcess.__table__
     claimers = session.scalars(
         select(EngageMessage.claimed_by).where(EngageMessage.state == "sending").distinct()
     ).all()
     if not claimers:
         return 0
-    beats = dict(session.execute(select(table.c.name, table.c.beat_at)).all())
-    dead = []
-    for name in claimers:
-        if name is None or name == WORKER_NAME:
-            continue
-        last = beats.get(name)
-        # A process of this machine that is gone is dead at once; any other worker once its
-        # heartbeat is older than `dead_after` (it crashed, hung, or its pid was reused).
-        if _alive_here(name) is False or last is None or last < now - timedelta(seconds=dead_after):
-            dead.append(name)
+    dead = liveness.dead_workers(session, list(claimers), now=now, dead_after=dead_after)
     if not dead:
         return 0
     marked = session.execute(
@@ -774,7 +738,6 @@ def reap(session: Session, *, now: datetime, dead_after: float) -> int:
             reason="the worker sending it stopped; it may or may not have been sent",
         )
     ).rowcount
-    session.execute(table.delete().where(table.c.name.in_(dead)))
     campaigns = session.scalars(
         select(EngageMessage.campaign_id)
         .where(EngageMessage.state == "unknown", EngageMessage.claimed_by.in_(dead))
