@@ -33,3 +33,31 @@ def test_worker_requeues_a_collision_then_gives_up(
         with unit_of_work() as session:
             states.append(session.execute(select(Job.state).where(Job.id == job_id)).scalar())
     assert states == ["queued"] * (runner.MAX_ATTEMPTS - 1) + ["failed"]
+
+
+def test_a_transient_database_error_is_retried_with_growing_waits(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def busy(*_args: Any) -> dict[str, Any]:
+        raise OperationalError("UPDATE …", {}, Exception("database is locked"))
+
+    monkeypatch.setitem(runner.HANDLERS, "test.busy", busy)
+    monkeypatch.setattr(runner, "_load_handlers", lambda: None)
+    waits: list[float] = []
+    retry = runner._retry_later
+
+    def record(engine: Any, job_id: int, seconds: float = 2.0) -> None:
+        waits.append(seconds)
+        retry(engine, job_id, 0)
+
+    monkeypatch.setattr(runner, "_retry_later", record)
+    with unit_of_work() as session:
+        job_id = enqueue(session, kind="test.busy", payload={}, created_by="test").id
+    for _ in range(runner.MAX_ATTEMPTS):
+        assert runner.run_once(get_engine())
+    assert waits == [30.0, 60.0]
+    with unit_of_work() as session:
+        job = session.get_one(Job, job_id)
+        assert job.state == "failed" and "database is locked" in (job.error or "")

@@ -87,6 +87,15 @@ def run_once(engine: Engine) -> bool:
                 state="failed",
                 error="kept colliding with other writers; run it again",
             )
+    except OperationalError as error:
+        # The database was busy or away for a moment (a lock, a restart): transient, so the
+        # job waits 30 s, 1 min, 2 min… before it runs again, and fails only after that.
+        if attempts < MAX_ATTEMPTS:
+            _retry_later(engine, job_id, seconds=30.0 * 2 ** (attempts - 1))
+        else:
+            _finish(
+                engine, job_id, state="failed", error=f"the database kept failing: {error.orig}"
+            )
     except SiyuError as error:
         _finish(engine, job_id, state="failed", error=error.message)
     except Exception as error:  # a bug: keep the worker alive and the trace in the log
