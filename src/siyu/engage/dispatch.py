@@ -56,7 +56,7 @@ from siyu.worker.queue import WORKER_NAME
 log = logging.getLogger(__name__)
 
 BATCH = 400  # messages claimed at once: the most a kill can leave `unknown`
-RECORD_EVERY = 50  # results written this often, so statistics follow the send
+RECORD_EVERY = 100  # results written this often, so statistics follow the send
 MAX_ATTEMPTS = 5  # transient failures retried before the message fails for good
 REAP_EVERY = 10.0
 # pg_advisory_xact_lock namespace for a contact's frequency cap ("capp").
@@ -126,6 +126,9 @@ class Dispatcher:
         self._batches: list[list[Future[None]]] = []
         self._local = threading.local()
         self._guard = threading.Lock()
+        # This process's writers take turns here rather than in SQLite's busy handler, which
+        # sleeps in growing steps and would leave the senders idle long after the lock is free.
+        self._writing = threading.Lock()
         self._all_open: list[_OpenChannel] = []
 
     # --- the loop's one call -------------------------------------------------------------
@@ -136,7 +139,7 @@ class Dispatcher:
         call claims and writes the next batch: at most two batches are out at once."""
         self._housekeeping()
         self._wait_for(outstanding=1)
-        with self.make() as session, session.begin():
+        with self._writing, self.make() as session, session.begin():
             ready, settled = self.claim(session)
         if ready:
             self._batches.append(self.send(ready))
@@ -479,7 +482,7 @@ class Dispatcher:
                         "created_at": now,
                     }
                 )
-        with self.make() as session, session.begin():
+        with self._writing, self.make() as session, session.begin():
             _bulk_update(session, rows)
             if bad:
                 _suppress(session, bad)
