@@ -44,6 +44,8 @@ SCOPES = {
     ("GET", "/api/v1/contacts/{ref}/notes"): "read",
     ("POST", "/api/v1/contacts/{ref}/notes"): "write",
     ("PUT", "/api/v1/contacts/{ref}/consents/{channel}"): "write",
+    ("GET", "/api/v1/contacts/{ref}/consent"): "read",
+    ("POST", "/api/v1/contacts/{ref}/consent"): "write",
     ("GET", "/api/v1/contacts/{ref}/orders"): "read",
     ("GET", "/api/v1/orders"): "read",
     ("GET", "/api/v1/orders/{order_id}"): "read",

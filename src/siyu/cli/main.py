@@ -16,7 +16,7 @@ from siyu.audit.cli import app as audit_app
 from siyu.cli.output import console, fail, print_json
 from siyu.config import get_settings
 from siyu.contacts.cli import app as contacts_app
-from siyu.contacts.cli import note_app, tag_app
+from siyu.contacts.cli import consent_app, note_app, tag_app
 from siyu.db.migrate import is_initialised, upgrade
 from siyu.db.session import get_engine, unit_of_work
 from siyu.errors import SiyuError
@@ -61,6 +61,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(tag_app, name="tag")
 app.add_typer(note_app, name="note")
+app.add_typer(consent_app, name="consent")
 app.add_typer(staff_app, name="staff")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(source_app, name="source")
