@@ -65,6 +65,9 @@ SCOPES = {
     ("GET", "/api/v1/audit"): "admin",
     ("GET", "/api/v1/links"): "read",
     ("POST", "/api/v1/links"): "write",
+    ("GET", "/api/v1/suppressions"): "read",
+    ("POST", "/api/v1/suppressions"): "write",
+    ("DELETE", "/api/v1/suppressions"): "write",
 }
 
 # Plausible values for path parameters, so a request reaches the auth check of a real route.
