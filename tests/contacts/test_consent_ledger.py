@@ -200,3 +200,14 @@ def test_the_migration_backfills_the_ledger_and_downgrades(backend: str, tmp_pat
     finally:
         engine.dispose()
         _drop(url, admin)
+
+
+def test_a_second_withdrawal_is_a_repeat_whatever_it_says(session: Session) -> None:
+    person = create(session, "phone:13800138005")
+    record = dict(session=session, contact_id=person.id, channel="sms", source="sms_reply")
+    assert consent.record_consent(**record, granted=False, purpose="")
+    assert not consent.record_consent(**record, granted=False, purpose="TD")
+    # A grant re-worded is a new agreement, though.
+    assert consent.record_consent(**record, granted=True, purpose="新品")
+    assert consent.record_consent(**record, granted=True, purpose="新品和优惠")
+    assert len(ledger(session, person.id)) == 3

@@ -10,6 +10,7 @@ from siyu.api import problems
 from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
+from siyu.engage.public import router as engage_public_router
 from siyu.engage.suppressions_api import router as suppressions_router
 from siyu.events.api import admin_router as sources_router
 from siyu.events.api import event_writer
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
     app.include_router(events_router)
     app.include_router(tracking_router)  # /t.js
     app.include_router(inbound_public_router)  # /p/{slug} landing pages, /c/{code} scans
+    app.include_router(engage_public_router)  # /u/{token} unsubscribe, /hooks/ for providers
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

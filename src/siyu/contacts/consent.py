@@ -105,7 +105,10 @@ def _supersedes(current: Any, granted: bool, purpose: str, at: datetime) -> bool
     """Whether a statement replaces the one on record (see record_consent)."""
     if current.recorded_at > at:
         return False
-    return not (current.granted == granted and current.purpose == purpose)
+    if current.granted != granted:
+        return True
+    # A second withdrawal is a repeat whatever it says; a grant re-worded is a new agreement.
+    return granted and current.purpose != purpose
 
 
 def record_consents(
