@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         gt=0,
         description="A worker silent this long is dead: what it was sending becomes `unknown`.",
     )
+    sms_reply_token: str | None = Field(
+        default=None,
+        description=(
+            "Shared secret the SMS reply and bounce hooks (/hooks/...) want as ?token=; "
+            "unset: the hooks answer 404."
+        ),
+    )
 
     @property
     def zone(self) -> ZoneInfo:

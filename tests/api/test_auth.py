@@ -44,6 +44,8 @@ SCOPES = {
     ("GET", "/api/v1/contacts/{ref}/notes"): "read",
     ("POST", "/api/v1/contacts/{ref}/notes"): "write",
     ("PUT", "/api/v1/contacts/{ref}/consents/{channel}"): "write",
+    ("GET", "/api/v1/contacts/{ref}/consent"): "read",
+    ("POST", "/api/v1/contacts/{ref}/consent"): "write",
     ("GET", "/api/v1/contacts/{ref}/orders"): "read",
     ("GET", "/api/v1/orders"): "read",
     ("GET", "/api/v1/orders/{order_id}"): "read",
@@ -63,6 +65,23 @@ SCOPES = {
     ("GET", "/api/v1/audit"): "admin",
     ("GET", "/api/v1/links"): "read",
     ("POST", "/api/v1/links"): "write",
+    ("GET", "/api/v1/channels"): "read",
+    ("POST", "/api/v1/channels"): "write",
+    ("PATCH", "/api/v1/channels/{ref}"): "write",
+    ("GET", "/api/v1/campaigns"): "read",
+    ("POST", "/api/v1/campaigns"): "write",
+    ("GET", "/api/v1/campaigns/{campaign_id}"): "read",
+    ("POST", "/api/v1/campaigns/{campaign_id}/check"): "read",
+    ("POST", "/api/v1/campaigns/{campaign_id}/start"): "write",
+    ("POST", "/api/v1/campaigns/{campaign_id}/pause"): "write",
+    ("POST", "/api/v1/campaigns/{campaign_id}/resume"): "write",
+    ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): "write",
+    ("POST", "/api/v1/campaigns/{campaign_id}/resend-unknown"): "write",
+    ("POST", "/api/v1/campaigns/{campaign_id}/test"): "write",
+    ("GET", "/api/v1/campaigns/{campaign_id}/stats"): "read",
+    ("GET", "/api/v1/suppressions"): "read",
+    ("POST", "/api/v1/suppressions"): "write",
+    ("DELETE", "/api/v1/suppressions"): "write",
 }
 
 # Plausible values for path parameters, so a request reaches the auth check of a real route.
@@ -74,6 +93,7 @@ SAMPLE = {
     "order_id": "1",
     "job_id": "1",
     "key_id": "1",
+    "campaign_id": "1",
 }
 
 

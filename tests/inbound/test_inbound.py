@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.contacts.identity import Claim, resolve
-from siyu.contacts.models import Contact, ContactConsent, ContactIdentity, ContactTagLink, Tag
+from siyu.contacts.models import (
+    Contact,
+    ContactConsent,
+    ContactConsentChange,
+    ContactIdentity,
+    ContactTagLink,
+    Tag,
+)
 from siyu.events.models import Event
 from siyu.ingest.inbound import service
 from siyu.ingest.inbound.models import ChannelCode, InboundForm, InboundPage, InboundSubmission
@@ -134,7 +141,13 @@ def test_submission_merges_with_a_shop_buyer_and_records_everything(
     ).scalar_one()
     assert consent.channel == "sms" and consent.granted
     assert consent.purpose == "同意通过短信接收新品和优惠信息"
-    assert consent.source == f"form:{form.id}@testclient" and consent.recorded_at is not None
+    assert consent.source == "form" and consent.recorded_at is not None
+    (change,) = session.execute(
+        select(ContactConsentChange).where(ContactConsentChange.contact_id == buyer)
+    ).scalars()
+    assert (change.channel, change.granted, change.source) == ("sms", True, "form")
+    assert change.actor == f"form:{form.id}" and change.purpose == consent.purpose
+    assert change.ip is None  # the test client's address is no IP address
     event = session.execute(select(Event).where(Event.name == "form_submitted")).scalar_one()
     assert event.contact_id == buyer and event.properties["page"] == "spring"
     assert event.context["campaign"]["source"] == "douyin"

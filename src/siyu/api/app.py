@@ -11,6 +11,8 @@ from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
 from siyu.engage.api import router as engage_router
+from siyu.engage.public import router as engage_public_router
+from siyu.engage.suppressions_api import router as suppressions_router
 from siyu.events.api import admin_router as sources_router
 from siyu.events.api import event_writer
 from siyu.events.api import router as events_router
@@ -44,6 +46,7 @@ def create_app() -> FastAPI:
         audit_router,
         segments_router,
         engage_router,
+        suppressions_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")
@@ -52,6 +55,7 @@ def create_app() -> FastAPI:
     app.include_router(events_router)
     app.include_router(tracking_router)  # /t.js
     app.include_router(inbound_public_router)  # /p/{slug} landing pages, /c/{code} scans
+    app.include_router(engage_public_router)  # /u/{token} unsubscribe, /hooks/ for providers
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -16,10 +16,11 @@ from siyu.audit.cli import app as audit_app
 from siyu.cli.output import console, fail, print_json
 from siyu.config import get_settings
 from siyu.contacts.cli import app as contacts_app
-from siyu.contacts.cli import note_app, tag_app
+from siyu.contacts.cli import consent_app, note_app, tag_app
 from siyu.db.migrate import is_initialised, upgrade
 from siyu.db.session import get_engine, unit_of_work
 from siyu.engage.cli import campaign_app, channel_app
+from siyu.engage.suppressions_cli import app as suppression_app
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
 from siyu.ingest.cli import export_command, import_command
@@ -62,6 +63,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(tag_app, name="tag")
 app.add_typer(note_app, name="note")
+app.add_typer(consent_app, name="consent")
 app.add_typer(staff_app, name="staff")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(source_app, name="source")
@@ -71,6 +73,7 @@ app.add_typer(link_app, name="link")
 app.add_typer(segment_app, name="segment")
 app.add_typer(channel_app, name="channel")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(suppression_app, name="suppression")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from siyu.api.deps import DbSession, Id, Reader, Writer
-from siyu.contacts import orders, search, service
+from siyu.contacts import consent, orders, search, service
 from siyu.contacts.models import Contact
 from siyu.contacts.schemas import (
+    ConsentChangeIn,
     ConsentIn,
     ContactCreate,
     ContactUpdate,
@@ -130,6 +131,38 @@ def set_consent(
         actor=actor,
     )
     return service.profile(session, contact, recent_orders=0)["consents"]
+
+
+def _consent_state(session: Session, contact: Contact) -> dict[str, Any]:
+    return {
+        "contact_id": contact.id,
+        "current": consent.current(session, contact.id),
+        "history": consent.history(session, contact.id),
+    }
+
+
+@router.get("/contacts/{ref}/consent", summary="Consent per channel and its ledger")
+def get_consent(ref: Ref, session: DbSession, actor: Reader) -> dict[str, Any]:
+    """The consent on record per channel, and every change of it, newest first."""
+    return _consent_state(session, contact_by_ref(session, ref, actor))
+
+
+@router.post("/contacts/{ref}/consent", summary="Grant or withdraw consent on one channel")
+def change_consent(
+    ref: Ref, body: ConsentChangeIn, session: DbSession, actor: Writer
+) -> dict[str, Any]:
+    """`changed` is false when the statement repeats what is on record: no ledger row then."""
+    contact = contact_by_ref(session, ref, actor)
+    changed = consent.change_consent(
+        session,
+        contact=contact,
+        channel=body.channel,
+        granted=body.granted,
+        purpose=body.purpose,
+        source="api",
+        actor=actor,
+    )
+    return {"changed": changed, **_consent_state(session, contact)}
 
 
 @router.get("/contacts/{ref}/orders", response_model=PageOut)

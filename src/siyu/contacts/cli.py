@@ -1,4 +1,5 @@
-"""`siyu contacts show|search`, `siyu tag add|remove`, `siyu note add`."""
+"""`siyu contacts show|search`, `siyu tag add|remove`, `siyu note add`,
+`siyu consent grant|withdraw|history`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 from rich.table import Table
 
 from siyu.cli.output import console, print_json
+from siyu.contacts import consent as consent_service
 from siyu.contacts import search as contact_search
 from siyu.contacts import service
 from siyu.db.session import unit_of_work
@@ -17,6 +19,7 @@ from siyu.kit.normalize import fen_to_yuan
 app = typer.Typer(help="Look customers up.", no_args_is_help=True)
 tag_app = typer.Typer(help="Tag customers.", no_args_is_help=True)
 note_app = typer.Typer(help="Staff notes (备注) on customers.", no_args_is_help=True)
+consent_app = typer.Typer(help="Consent per channel, and its ledger.", no_args_is_help=True)
 
 REF_HELP = "A contact id or an identity such as phone:13800138000 or taobao_nick:小王"
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -139,3 +142,85 @@ def note_add(
         contact = service.get_by_ref(session, ref)
         note = service.add_note(session, contact=contact, body=body, actor=Actor.cli())
         console.print(f"contact {contact.id}: note {note.id} added")
+
+
+CHANNEL_HELP = "email, sms, wecom or wechat_oa"
+PURPOSE = typer.Option(
+    "", "--purpose", help="What the customer agreed to (at most 200 characters)."
+)
+
+
+def _change(ref: str, channel: str, granted: bool, purpose: str, json_output: bool) -> None:
+    with unit_of_work() as session:
+        contact = service.get_by_ref(session, ref)
+        changed = consent_service.change_consent(
+            session,
+            contact=contact,
+            channel=channel,
+            granted=granted,
+            purpose=purpose,
+            source="cli",
+            actor=Actor.cli(),
+        )
+        current = consent_service.current(session, contact.id)
+    if json_output:
+        print_json({"contact_id": contact.id, "changed": changed, "current": current})
+        return
+    state = "granted" if granted else "withdrawn"
+    if changed:
+        console.print(f"contact {contact.id}: {channel} consent {state}", highlight=False)
+    else:
+        console.print(
+            f"contact {contact.id}: {channel} consent was already {state}; nothing changed",
+            highlight=False,
+        )
+
+
+@consent_app.command("grant")
+def consent_grant(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    channel: str = typer.Argument(..., help=CHANNEL_HELP),
+    purpose: str = PURPOSE,
+    json_output: bool = JSON,
+) -> None:
+    """Record that a customer agreed to be contacted on a channel."""
+    _change(ref, channel, True, purpose, json_output)
+
+
+@consent_app.command("withdraw")
+def consent_withdraw(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    channel: str = typer.Argument(..., help=CHANNEL_HELP),
+    purpose: str = PURPOSE,
+    json_output: bool = JSON,
+) -> None:
+    """Record that a customer no longer wants to be contacted on a channel."""
+    _change(ref, channel, False, purpose, json_output)
+
+
+@consent_app.command("history")
+def consent_history(
+    ref: str = typer.Argument(..., help=REF_HELP), json_output: bool = JSON
+) -> None:
+    """Every change of a customer's consent, newest first."""
+    with unit_of_work() as session:
+        contact = service.get_by_ref(session, ref)
+        rows = consent_service.history(session, contact.id)
+    if json_output:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"contact {contact.id}: no consent on record")
+        return
+    table = Table("recorded", "channel", "granted", "purpose", "source", "by", "ip")
+    for row in rows:
+        table.add_row(
+            row["recorded_at"],
+            row["channel"],
+            "yes" if row["granted"] else "no",
+            row["purpose"],
+            row["source"],
+            row["actor"],
+            row["ip"] or "",
+        )
+    console.print(table)

@@ -22,6 +22,7 @@ from siyu.contacts.models import (
     Contact,
     ContactAlias,
     ContactConsent,
+    ContactConsentChange,
     ContactIdentity,
     ContactMerge,
     ContactNote,
@@ -520,7 +521,8 @@ def merge(
         )
     ).all()
 
-    for model in (ContactIdentity, ContactOrder, ContactNote):
+    # The consent ledger moves too: it is the evidence of what the absorbed contact agreed to.
+    for model in (ContactIdentity, ContactOrder, ContactNote, ContactConsentChange):
         session.execute(
             update(model).where(model.contact_id == absorbed).values(contact_id=survivor)
         )

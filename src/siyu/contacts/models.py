@@ -200,6 +200,34 @@ class ContactConsent(IdMixin, Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ContactConsentChange(IdMixin, Base):
+    """The ledger: every change of a contact's consent, who made it, from where and how.
+
+    Rows are only ever added, so the ledger can prove what a contact agreed to at any time, long
+    after contact_consent moved on. A statement that changes nothing writes no row.
+    """
+
+    __tablename__ = "contact_consent_change"
+    __table_args__ = (
+        Index("ix_contact_consent_change_contact_id_recorded_at", "contact_id", "recorded_at"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    purpose: Mapped[str] = mapped_column(String(200), default="")
+    # The path it came by: console, form, import, api, cli, unsubscribe, sms_reply.
+    source: Mapped[str] = mapped_column(String(64), default="")
+    # A staff member ("staff:li.na"), an API key ("apikey:3"), "cli", a form ("form:7"), "system".
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    # Truncated as link clicks are (kit.network.truncate_ip): a region, not a household.
+    ip: Mapped[str | None] = mapped_column(String(64))
+    # When the contact made the statement (an import may carry an older time) and when Siyu
+    # wrote it down.
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class ContactOrder(IdMixin, TimestampMixin, Base):
     """One order from one shop. Amounts in fen of `currency`."""
 

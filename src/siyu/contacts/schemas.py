@@ -51,6 +51,12 @@ class ConsentIn(Strict):
     source: str = Field(default="api", max_length=64)
 
 
+class ConsentChangeIn(Strict):
+    channel: str = Field(max_length=64, description="email, sms, wecom or wechat_oa")
+    granted: bool = Field(description="true grants, false withdraws")
+    purpose: str = Field(default="", max_length=200, description="What the contact agreed to")
+
+
 class PageOut(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None

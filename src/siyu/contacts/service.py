@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from siyu.analytics import rfm
 from siyu.audit import service as audit
+from siyu.contacts import consent as consent_service
 from siyu.contacts import lifecycle
-from siyu.contacts.consent import record_consent
 from siyu.contacts.identity import (
     Claim,
     lookup_identities,
@@ -27,7 +27,6 @@ from siyu.contacts.identity import (
 from siyu.contacts.models import (
     Contact,
     ContactAlias,
-    ContactConsent,
     ContactIdentity,
     ContactMerge,
     ContactNote,
@@ -170,20 +169,7 @@ def profile(session: Session, contact: Contact, *, recent_orders: int = 20) -> d
             .order_by(ContactNote.created_at.desc(), ContactNote.id.desc())
         ).scalars()
     ]
-    data["consents"] = [
-        {
-            "channel": c.channel,
-            "granted": c.granted,
-            "source": c.source,
-            "purpose": c.purpose,
-            "recorded_at": isoformat(c.recorded_at),
-        }
-        for c in session.execute(
-            select(ContactConsent)
-            .where(ContactConsent.contact_id == cid)
-            .order_by(ContactConsent.channel)
-        ).scalars()
-    ]
+    data["consents"] = consent_service.current(session, cid)
     data["recent_orders"] = (
         list_orders(session, contact_id=cid, limit=recent_orders).items if recent_orders > 0 else []
     )
@@ -478,25 +464,18 @@ def set_consent(
     actor: Actor,
     purpose: str = "",
     source: str = "manual",
-) -> None:
-    check_contact(actor, contact, "edit")
-    record_consent(
+    ip: str | None = None,
+) -> bool:
+    """Grant or withdraw; see contacts.consent.change_consent, which this is kept for."""
+    return consent_service.change_consent(
         session,
-        contact_id=contact.id,
+        contact=contact,
         channel=channel,
         granted=granted,
+        actor=actor,
+        purpose=purpose,
         source=source,
-        purpose=purpose,
-    )
-    audit.record(
-        session,
-        actor=actor.label,
-        action="contact.consent",
-        subject_type="contact",
-        subject_id=contact.id,
-        channel=channel,
-        granted=granted,
-        purpose=purpose,
+        ip=ip,
     )
 
 

@@ -328,7 +328,10 @@ def apply_contacts(
         updated.update(cid for cid, _ in links)
     pairs = list(zip(records, resolution.contact_ids, strict=True))
     updated |= record_consents(
-        session, [(cid, consent) for r, cid in pairs for consent in r.consents], source=source
+        session,
+        [(cid, consent) for r, cid in pairs for consent in r.consents],
+        source=source,
+        actor=actor,
     )
     updated |= _apply_owners_and_traits(session, pairs, owners)
     updated |= _add_notes(session, [(cid, r.note) for r, cid in pairs if r.note], actor)

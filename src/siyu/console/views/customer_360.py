@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse
 from siyu.console.labels import LIFECYCLE_STAGES, N_, PLATFORMS, RFM_SEGMENTS
 from siyu.console.page import Page, SignedIn, toast
 from siyu.console.views.customers import CHANNELS, FORBIDDEN, error_text
+from siyu.contacts import consent as consent_service
 from siyu.contacts import service as contacts_service
 from siyu.contacts.models import CONSENT_CHANNELS, IDENTITY_KINDS, Contact
 from siyu.contacts.orders import list_orders
@@ -56,6 +57,19 @@ KINDS = {
     "anonymous_id": N_("Anonymous visitor"),
     "receiver": N_("Receiver on one platform"),
 }
+# How a consent statement came in: the ledger's sources, and what a backfill row means.
+CONSENT_SOURCES = {
+    "console": N_("Console"),
+    "form": N_("Sign-up form"),
+    "import": N_("Import"),
+    "api": N_("API"),
+    "cli": N_("Command line"),
+    "unsubscribe": N_("Unsubscribe link"),
+    "sms_reply": N_("SMS reply"),
+    "backfill": N_("On record before the history began"),
+    "manual": N_("Entered by staff"),
+}
+CONSENT_HISTORY = 50
 STATUSES = {
     "pending": N_("Awaiting payment"),
     "paid": N_("Paid"),
@@ -143,6 +157,10 @@ def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, A
     consents = {
         c["channel"]: {**c, "recorded_at": _time(c["recorded_at"])} for c in data["consents"]
     }
+    consent_history = [
+        {**item, "recorded_at": _time(item["recorded_at"])}
+        for item in consent_service.history(page.session, contact.id, limit=CONSENT_HISTORY)
+    ]
     groups: dict[str, list[dict[str, str]]] = defaultdict(list)
     for tag in data["tag_details"]:
         groups[tag["group"]].append(tag)
@@ -154,6 +172,8 @@ def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, A
         "self_url": _url(contact.id, sidebar),
         "tag_groups": sorted(groups.items()),
         "consents": consents,
+        "consent_history": consent_history,
+        "consent_sources": _translated(page, CONSENT_SOURCES),
         "channels": _translated(page, {c: CHANNELS.get(c, c) for c in CONSENT_CHANNELS}),
         "kinds": _translated(page, {k: KINDS.get(k, k) for k in IDENTITY_KINDS}),
         "statuses": _translated(page, STATUSES),
@@ -321,22 +341,37 @@ def set_consent(
     purpose: Annotated[str, Form()] = "",
     sidebar: Sidebar = "",
 ) -> Response:
-    def change(contact: Contact) -> None:
-        contacts_service.set_consent(
+    contact = _contact_or_none(page, ref)
+    if contact is None:
+        return _forbidden(page)
+    if channel not in CONSENT_CHANNELS:
+        # Said here in the page's language; the service's own message is English.
+        known = ", ".join(page.gettext(CHANNELS.get(c, c)) for c in CONSENT_CHANNELS)
+        unknown = Invalid(
+            page.gettext(
+                "Unknown channel %(channel)s; known: %(known)s", channel=channel, known=known
+            )
+        )
+        return _failed(page, contact.id, bool(sidebar), unknown)
+    try:
+        changed = consent_service.change_consent(
             page.session,
             contact=contact,
             channel=channel,
             granted=granted == "1",
-            purpose=purpose.strip()[:200],
+            purpose=purpose,
             source="console",
             actor=page.actor,
         )
-
-    if granted == "1":
+    except SiyuError as error:
+        return _failed(page, contact.id, bool(sidebar), error)
+    if not changed:
+        message = page.gettext("Nothing changed: this consent was already on record.")
+    elif granted == "1":
         message = page.gettext("Consent recorded.")
     else:
         message = page.gettext("Consent withdrawn.")
-    return _write(page, ref, sidebar, change, message)
+    return _after_write(page, contact, bool(sidebar), message, "consent")
 
 
 @router.post("/customers/{ref}/identities")

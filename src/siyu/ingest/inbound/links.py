@@ -8,7 +8,6 @@ known contacts also become `link_clicked` events on the contact's timeline.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from siyu.events import internal
 from siyu.events.models import Event
 from siyu.ingest.inbound.models_links import InboundLink, InboundLinkClick
 from siyu.kit.actor import Actor
+from siyu.kit.network import truncate_ip
 from siyu.kit.timeutil import local_zone
 from siyu.staff.permissions import allow, check_contact
 
@@ -403,20 +403,6 @@ def contact_from_token(session: Session, link: InboundLink, token: str) -> int |
 
 
 # --- clicks ------------------------------------------------------------------------------------
-
-
-def truncate_ip(ip: str | None) -> str | None:
-    """IPv4 to its /24, IPv6 to its /48: enough for a region, not enough to name a household."""
-    if not ip:
-        return None
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 def _cookie_id(value: str | None) -> str | None:

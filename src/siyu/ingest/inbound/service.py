@@ -377,11 +377,13 @@ def submit(
             contact_id=contact_id,
             channel=form.consent_channel,
             granted=True,
-            # contact_consent has no IP column: the address travels in the source, and in full
-            # on the submission row.
-            source=f"form:{form.id}@{ip}"[:64],
+            source="form",
             purpose=form.consent_purpose,
             recorded_at=now,
+            # The ledger keeps the form and the visitor's address, truncated; the submission
+            # row keeps it in full.
+            actor=f"form:{form.id}",
+            ip=ip,
         )
     _apply_tags_and_owner(session, contact_id, form, code)
     submission = InboundSubmission(
