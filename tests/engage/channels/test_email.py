@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from siyu.engage.channels.base import Outgoing
-from siyu.engage.channels.email import EmailChannel, EmailConfig, encode_header
+from siyu.engage.channels.email import EmailChannel, EmailConfig, encode_header, refused
 from tests.engage.channels.fakes import free_port
 from tests.engage.channels.smtp import Recorder, SmtpServer, smtp_server
 
@@ -252,3 +252,13 @@ def test_configuration_errors_name_the_field() -> None:
         )
     with pytest.raises(ValueError, match="from_address"):
         EmailConfig(host="smtp.example.com", from_address="not an address")
+
+
+def test_a_refused_sender_never_marks_the_recipient_bad() -> None:
+    sender = refused(553, b"5.1.7 Sender address rejected", stage="mail")
+    recipient = refused(553, b"5.1.7 Sender address rejected", stage="rcpt")
+    at_data = refused(550, b"5.1.1 No such user", stage="data")
+    assert (sender.status, sender.bad_address) == ("failed", False)
+    assert (recipient.status, recipient.bad_address) == ("failed", True)
+    assert (at_data.status, at_data.bad_address) == ("failed", True)
+    assert refused(421, b"4.3.2 shutting down", stage="mail").status == "retry"

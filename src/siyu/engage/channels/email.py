@@ -344,6 +344,8 @@ def refused(code: int, text: bytes | str, *, stage: str) -> Delivery:
         return Delivery("retry", reason=reason)
     # "550 5.7.1 spam policy" refuses the message, not the mailbox: only a 5.1.x code, or a bare
     # 550/551/553 to RCPT, says the address itself is bad.
+    if stage == "mail":  # the sender was refused (5.1.7 and the like): not the recipient's fault
+        return Delivery("failed", reason=reason)
     if BAD_MAILBOX.match(reply):
         return Delivery("failed", reason=reason, bad_address=True)
     if stage == "rcpt" and code in (550, 551, 553) and not ENHANCED.match(reply):
