@@ -202,6 +202,8 @@ class EmailChannel(Channel):
         if not ADDRESS.match(address):
             return Delivery("failed", reason=f"not an email address: {address!r}", bad_address=True)
         recipient, needs_utf8 = _smtp_address(address)
+        # A run whose open() could not connect answers at once rather than waiting out a
+        # connect timeout per message; the dispatcher's next run tries the server again.
         if self._problem:
             return Delivery("retry", reason=self._problem)
         message_id = self.message_id(message.key)
