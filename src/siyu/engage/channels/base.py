@@ -70,13 +70,18 @@ class Channel:
     kind: ClassVar[str]
     label: ClassVar[str]
     Config: ClassVar[type[ChannelConfig]]
-    capabilities: ClassVar[Capabilities]
+    # The kind's capabilities; an instance may narrow them from its configuration (a webhook
+    # names the consent channel it needs), so read them from the instance when one is at hand.
+    capabilities: Capabilities
 
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config
 
     def open(self) -> None:
-        """Connect (SMTP login, access token); called once before a run of sends."""
+        """Connect (SMTP login, access token); called once before a run of sends.
+
+        Must not raise for an unreachable provider or a missing secret either: the channel keeps
+        the reason and each `send` answers `retry` with it, so the dispatcher has one path."""
 
     def close(self) -> None:
         """Release what `open` took; must not raise."""
