@@ -55,7 +55,9 @@ from siyu.worker.queue import WORKER_NAME
 
 log = logging.getLogger(__name__)
 
-BATCH = 400  # messages claimed at once: the most a kill can leave `unknown`
+BATCH = 400  # messages claimed at once
+# A batch is sent while the next is claimed: the most a kill can leave `unknown`.
+MAX_IN_FLIGHT = 2 * BATCH
 RECORD_EVERY = 100  # results written this often, so statistics follow the send
 MAX_ATTEMPTS = 5  # transient failures retried before the message fails for good
 REAP_EVERY = 10.0
