@@ -241,7 +241,11 @@ def outcome(engine: Engine, campaign_id: int) -> dict[str, Any]:
             "per_second": states.get("sent", 0) / seconds}  # fmt: skip
 
 
-def run_campaign(url: str, channel_id: int, worker_count: int, timeout: float) -> dict[str, Any]:
+def run_campaign(
+    url: str, channel_id: int, port: int, worker_count: int, timeout: float
+) -> dict[str, Any]:
+    """One campaign to everyone, sent by `worker_count` workers to a sink of its own."""
+    smtp = sink(port)
     campaign_id, materialize_seconds = start_campaign(url, channel_id)
     engine = make_engine(url)
     processes = workers(url, worker_count)
@@ -253,13 +257,17 @@ def run_campaign(url: str, channel_id: int, worker_count: int, timeout: float) -
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait(120)
-    result = outcome(engine, campaign_id)
+        smtp.send_signal(signal.SIGTERM)
+        said, _ = smtp.communicate(timeout=60)
+    received, _, repeated = (int(v) for v in said.split()[-3:])
+    result = {**outcome(engine, campaign_id), "sink_messages": received, "sink_repeated": repeated}
     engine.dispose()
     return {**result, "materialize_seconds": materialize_seconds, "workers": worker_count,
             "wall_seconds": time.perf_counter() - wall}  # fmt: skip
 
 
 def _drop_postgres(admin_url: str, name: str) -> None:
+    """Drop the benchmark's PostgreSQL database and make it again, empty."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -270,50 +278,43 @@ def _drop_postgres(admin_url: str, name: str) -> None:
 def measure(
     data: Path, recipients: int, pg_recipients: int, fresh_database: Any, pg_url: str | None
 ) -> dict[str, Any]:
+    from sqlalchemy import make_url
+
     from siyu.db import migrate
 
     port = _free_port()
-    smtp = sink(port)
-    try:
-        url = fresh_database(data / "reach.db")
-        engine = make_engine(url)
-        built = build(engine, recipients, port)
+    url = fresh_database(data / "reach.db")
+    engine = make_engine(url)
+    built = build(engine, recipients, port)
+    engine.dispose()
+    print(f"  built {recipients:,} contacts in {built['build_seconds']:.0f} s")
+    sqlite_run = run_campaign(url, built["channel_id"], port, 1, timeout=3600)
+    print(f"  SQLite, one worker: {sqlite_run['per_second']:,.0f} messages/s "
+          f"({sqlite_run['states']})")  # fmt: skip
+    postgres: list[dict[str, Any]] = []
+    if pg_url and pg_recipients:
+        name = "siyu_bench_reach"
+        _drop_postgres(pg_url, name)
+        database = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(database)
+        migrate.upgrade(engine)
+        pg_built = build(engine, pg_recipients, port)
         engine.dispose()
-        print(f"  built {recipients:,} contacts in {built['build_seconds']:.0f} s")
-        sqlite_run = run_campaign(url, built["channel_id"], 1, timeout=3600)
-        print(f"  SQLite, one worker: {sqlite_run['per_second']:,.0f} messages/s "
-              f"({sqlite_run['states']})")  # fmt: skip
-        postgres: list[dict[str, Any]] = []
-        if pg_url and pg_recipients:
-            from sqlalchemy import make_url
-
-            name = "siyu_bench_reach"
-            _drop_postgres(pg_url, name)
-            database = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-            engine = make_engine(database)
-            migrate.upgrade(engine)
-            pg_built = build(engine, pg_recipients, port)
-            engine.dispose()
-            for count in (1, 2):
-                if count == 2:  # the same people again, with last run's messages cleared
-                    engine = make_engine(database)
-                    with engine.begin() as connection:
-                        connection.execute(text(
-                            "DELETE FROM engage_message WHERE campaign_id IN (SELECT id FROM "
-                            "engage_campaign WHERE name = 'new season')"
-                        ))  # fmt: skip
-                    engine.dispose()
-                result = run_campaign(database, pg_built["channel_id"], count, timeout=3600)
-                print(f"  PostgreSQL, {count} worker(s): {result['per_second']:,.0f} messages/s")
-                postgres.append(result)
-            _drop_postgres(pg_url, name)
-    finally:
-        smtp.send_signal(signal.SIGTERM)
-        said, _ = smtp.communicate(timeout=60)
-    received = [int(v) for v in said.split()[-3:]]
+        for count in (1, 2):
+            if count == 2:  # the same people again, with the last run's messages cleared
+                engine = make_engine(database)
+                with engine.begin() as connection:
+                    connection.execute(text(
+                        "DELETE FROM engage_message WHERE campaign_id IN (SELECT id FROM "
+                        "engage_campaign WHERE name = 'new season')"
+                    ))  # fmt: skip
+                engine.dispose()
+            result = run_campaign(database, pg_built["channel_id"], port, count, timeout=3600)
+            print(f"  PostgreSQL, {count} worker(s): {result['per_second']:,.0f} messages/s")
+            postgres.append(result)
+        _drop_postgres(pg_url, name)
     return {"recipients": recipients, "pg_recipients": pg_recipients, **built,
-            "sqlite": sqlite_run, "postgres": postgres,
-            "sink_messages": received[0], "sink_repeated": received[2]}  # fmt: skip
+            "sqlite": sqlite_run, "postgres": postgres}  # fmt: skip
 
 
 def lines(result: dict[str, Any] | None, verdict: Any) -> list[str]:
@@ -337,8 +338,8 @@ def lines(result: dict[str, Any] | None, verdict: Any) -> list[str]:
         f"Outcome: {states.get('sent', 0):,} sent, {states.get('suppressed', 0):,} suppressed "
         f"({', '.join(f'{k}: {v:,}' for k, v in sorted(rules.items()))}), "
         f"{states.get('delayed', 0):,} delayed by quiet hours, "
-        f"{states.get('failed', 0):,} failed; the sink received {result['sink_messages']:,} "
-        f"messages, {result['sink_repeated']:,} of them to a recipient it had seen before.",
+        f"{states.get('failed', 0):,} failed; the sink received {run['sink_messages']:,} "
+        f"messages, {run['sink_repeated']:,} of them to a recipient it had already had.",
         "",
         "| measure | measured | target | |",
         "|---|---|---|---|",

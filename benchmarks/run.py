@@ -245,6 +245,7 @@ def write_results(
     events: dict[str, Any] | None = None,
     console_list: dict[str, Any] | None = None,
     segments: dict[str, Any] | None = None,
+    reach: dict[str, Any] | None = None,
 ) -> None:
     rows = imp["rows_read"]
     lines = [
@@ -315,6 +316,9 @@ def write_results(
     from benchmarks import segments as segment_bench
 
     lines += segment_bench.lines(segments, verdict)
+    from benchmarks import reach as reach_bench
+
+    lines += reach_bench.lines(reach, verdict)
     RESULTS.write_text("\n".join(lines))
 
 
@@ -333,6 +337,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-segments", action="store_true", help="leave segments unmeasured")
     parser.add_argument(
         "--segment-contacts", type=int, default=1_000_000, help="contacts for the segment section"
+    )
+    parser.add_argument("--skip-reach", action="store_true", help="leave campaigns unmeasured")
+    parser.add_argument(
+        "--reach-recipients", type=int, default=1_000_000, help="recipients of the campaign"
+    )
+    parser.add_argument(
+        "--reach-pg-recipients",
+        type=int,
+        default=200_000,
+        help="recipients of the PostgreSQL runs (one worker, then two); 0 skips them",
     )
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
@@ -358,10 +372,24 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import segments as segment_bench
 
         segments = segment_bench.measure(DATA, args.segment_contacts, args.seed, fresh_database)
+    reach = None
+    if not args.skip_reach:
+        print("reach benchmark")
+        from benchmarks import reach as reach_bench
+
+        reach = reach_bench.measure(
+            DATA,
+            args.reach_recipients,
+            args.reach_pg_recipients,
+            fresh_database,
+            os.environ.get(
+                "SIYU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+            ),
+        )
     facts["CPU probe (5M-step Python loop, best of 3)"] = (
         f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
     )
-    write_results(facts, imp, api, events, console_list, segments)
+    write_results(facts, imp, api, events, console_list, segments, reach)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
         print(f"profile: {DATA / 'import-profile.txt'}")

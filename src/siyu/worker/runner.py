@@ -31,6 +31,8 @@ Poller = Callable[[Session], int]
 POLLERS: dict[str, Poller] = {}
 # How often the scheduler looks for periodic jobs that are due.
 SCHEDULE_EVERY = 5.0
+# How often jobs and pollers run while messages are being sent.
+BUSY_TURN = 0.5
 # Runs of one job before a collision with other writers is reported as a failure.
 MAX_ATTEMPTS = 3
 
@@ -156,7 +158,8 @@ def run_forever(
     from siyu.engage.dispatch import Dispatcher
 
     # Half a second idle: a contact's segments follow a change within a second.
-    scheduled_at = 0.0
+    scheduled_at = other_at = 0.0
+    sending = False
     dispatcher = Dispatcher(engine) if send else None
     try:
         while not stop.is_set():
@@ -166,10 +169,16 @@ def run_forever(
                     scheduled_at = time.monotonic()
                     _load_handlers()
                     scheduler.tick(engine)
-                ran = run_once(engine)
-                ran = bool(poll_once(engine)) or ran
+                # While a campaign is going out, jobs and pollers get a turn twice a second
+                # rather than between every batch: each look takes the write lock the
+                # senders need.
+                if not sending or time.monotonic() - other_at >= BUSY_TURN:
+                    other_at = time.monotonic()
+                    ran = run_once(engine)
+                    ran = bool(poll_once(engine)) or ran
                 if dispatcher is not None:
-                    ran = bool(dispatcher.run_once()) or ran
+                    sending = bool(dispatcher.run_once())
+                    ran = sending or ran
             except Exception:  # the database may be briefly unavailable; try again
                 log.exception("worker loop error")
             if not ran:
