@@ -320,8 +320,18 @@ def test_orders_and_forms_and_named_events_trigger(session: Session, world: Worl
     order(session, wang.id, now, now=now)
     order(session, li.id, now - timedelta(days=30), now=now)  # history being imported
     source = internal.source_id(session, prefix="siyu_forms_test", name="forms")
-    session.add(Event(source_id=source, contact_id=li.id, type="track", name="form_submitted",
-                      message_id="f-1", properties={"form_id": 5}, timestamp=now, received_at=now))  # fmt: skip
+    session.add(
+        Event(
+            source_id=source,
+            contact_id=li.id,
+            type="track",
+            name="form_submitted",
+            message_id="f-1",
+            properties={"form_id": 5},
+            timestamp=now,
+            received_at=now,
+        )
+    )
     world.tick(seconds=5)
     assert list(world.enrolments(bought)) == [wang.id]
     assert list(world.enrolments(formed)) == [li.id]
