@@ -10,6 +10,7 @@ from siyu.api import problems
 from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
+from siyu.engage.journeys.api import router as journeys_router
 from siyu.events.api import admin_router as sources_router
 from siyu.events.api import event_writer
 from siyu.events.api import router as events_router
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
         analytics_router,
         audit_router,
         segments_router,
+        journeys_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")

@@ -19,6 +19,7 @@ from siyu.contacts.cli import app as contacts_app
 from siyu.contacts.cli import note_app, tag_app
 from siyu.db.migrate import is_initialised, upgrade
 from siyu.db.session import get_engine, unit_of_work
+from siyu.engage.journeys.cli import app as journey_app
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
 from siyu.ingest.cli import export_command, import_command
@@ -68,6 +69,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
 app.add_typer(segment_app, name="segment")
+app.add_typer(journey_app, name="journey")
 app.command("import")(import_command)
 app.command("export")(export_command)
 
