@@ -79,6 +79,20 @@ SCOPES = {
     ("POST", "/api/v1/campaigns/{campaign_id}/resend-unknown"): "write",
     ("POST", "/api/v1/campaigns/{campaign_id}/test"): "write",
     ("GET", "/api/v1/campaigns/{campaign_id}/stats"): "read",
+    ("GET", "/api/v1/journeys"): "read",
+    ("POST", "/api/v1/journeys"): "write",
+    ("POST", "/api/v1/journeys/validate"): "read",
+    ("GET", "/api/v1/journeys/ready"): "read",
+    ("POST", "/api/v1/journeys/ready/{key}"): "write",
+    ("GET", "/api/v1/journeys/{ref}"): "read",
+    ("PATCH", "/api/v1/journeys/{ref}"): "write",
+    ("DELETE", "/api/v1/journeys/{ref}"): "write",
+    ("POST", "/api/v1/journeys/{ref}/validate"): "read",
+    ("POST", "/api/v1/journeys/{ref}/activate"): "write",
+    ("POST", "/api/v1/journeys/{ref}/pause"): "write",
+    ("POST", "/api/v1/journeys/{ref}/archive"): "write",
+    ("GET", "/api/v1/journeys/{ref}/stats"): "read",
+    ("GET", "/api/v1/journeys/{ref}/enrolments"): "read",
     ("GET", "/api/v1/suppressions"): "read",
     ("POST", "/api/v1/suppressions"): "write",
     ("DELETE", "/api/v1/suppressions"): "write",
@@ -94,6 +108,7 @@ SAMPLE = {
     "job_id": "1",
     "key_id": "1",
     "campaign_id": "1",
+    "key": "welcome",
 }
 
 

@@ -11,6 +11,7 @@ from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
 from siyu.contacts.api import router as contacts_router
 from siyu.engage.api import router as engage_router
+from siyu.engage.journeys.api import router as journeys_router
 from siyu.engage.public import router as engage_public_router
 from siyu.engage.suppressions_api import router as suppressions_router
 from siyu.events.api import admin_router as sources_router
@@ -47,6 +48,7 @@ def create_app() -> FastAPI:
         segments_router,
         engage_router,
         suppressions_router,
+        journeys_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")

@@ -20,6 +20,7 @@ from siyu.contacts.cli import consent_app, note_app, tag_app
 from siyu.db.migrate import is_initialised, upgrade
 from siyu.db.session import get_engine, unit_of_work
 from siyu.engage.cli import campaign_app, channel_app
+from siyu.engage.journeys.cli import app as journey_app
 from siyu.engage.suppressions_cli import app as suppression_app
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
@@ -74,6 +75,7 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(channel_app, name="channel")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(suppression_app, name="suppression")
+app.add_typer(journey_app, name="journey")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

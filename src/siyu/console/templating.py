@@ -31,6 +31,7 @@ NAV = (
     ("/", N_("Home")),
     ("/customers", N_("Customers")),
     ("/segments", N_("Segments")),
+    ("/journeys", N_("Journeys")),
     ("/funnel", N_("Lead to deal")),
     ("/rfm", N_("RFM")),
     ("/imports", N_("Imports")),

@@ -188,3 +188,14 @@ def history(session: Session, contact_id: int, *, limit: int = 20) -> list[dict[
         }
         for row in rows
     ]
+
+
+def usual_gap_days(
+    order_count: int, first_order_at: datetime | None, last_order_at: datetime | None
+) -> float:
+    """A buyer's usual days between orders, as stage_sql counts it (for reorder reminders)."""
+    settings = get_settings()
+    if order_count >= 2 and first_order_at is not None and last_order_at is not None:
+        span = (last_order_at - first_order_at).total_seconds() / 86400
+        return max(span / (order_count - 1), settings.lifecycle_min_gap_days)
+    return settings.lifecycle_default_gap_days

@@ -17,6 +17,12 @@ from siyu.contacts.models import (
     Tag,
 )
 from siyu.db.base import Base
+from siyu.engage.journeys.models import (
+    EngageJourney,
+    EngageJourneyCursor,
+    EngageJourneyEnrolment,
+    EngageJourneyStepLog,
+)
 from siyu.engage.models import (
     EngageCampaign,
     EngageChannel,
@@ -60,6 +66,10 @@ __all__ = [
     "EngageChannel",
     "EngageClick",
     "EngageContent",
+    "EngageJourney",
+    "EngageJourneyCursor",
+    "EngageJourneyEnrolment",
+    "EngageJourneyStepLog",
     "EngageMessage",
     "EngageSuppression",
     "Event",

@@ -57,6 +57,7 @@ def _load_handlers() -> None:
     # Domain task modules register themselves on import.
     import siyu.analytics.tasks
     import siyu.contacts.tasks
+    import siyu.engage.journeys.tasks
     import siyu.engage.tasks
     import siyu.ingest.tasks
     import siyu.segments.tasks  # noqa: F401
