@@ -178,6 +178,20 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+def _test_channels(home: Path) -> str:
+    """A folder whose distribution metadata registers the keeping channel of
+    tests/engage/keeping.py under `siyu.channels`, so the server has a channel to send with
+    and the test's messages go nowhere; found by the same entry point lookup as real plugins."""
+    folder = home / "plugins"
+    info = folder / "siyu_test_channels-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: siyu-test-channels\nVersion: 0\n")
+    (info / "entry_points.txt").write_text(
+        "[siyu.channels]\nkeeping = tests.engage.keeping:Keeping\n"
+    )
+    return str(folder)
+
+
 @pytest.fixture(scope="session")
 def live_server(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`siyu serve` with its in-process worker on a free loopback port, over a demo merchant."""
@@ -185,6 +199,7 @@ def live_server(chromium: Browser, tmp_path_factory: pytest.TempPathFactory) -> 
     database_url = f"sqlite:///{home / 'siyu.db'}"
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join([_test_channels(home), str(ROOT)]),
         "SIYU_DATABASE_URL": database_url,
         "SIYU_SECRET_KEY": "browser-test-session-key",
         "SIYU_UPLOAD_DIR": str(home / "uploads"),

@@ -116,3 +116,14 @@ def test_variant_percentages_must_add_up(database_url: str, keeping: Any) -> Non
             query="order_count >= 0",
             variants=[{"percent": 60, "body": "a"}, {"percent": 30, "body": "b"}],
         )
+
+
+def test_a_missing_value_takes_the_templates_default() -> None:
+    context = templates.contact_context(
+        {"name": "林一", "city": None, "traits": {}}, owner=None, defaults={}, link=str,
+        unsubscribe_url="u",
+    )  # fmt: skip
+    assert (
+        templates.render("{{ contact.city | default('您所在的城市') }}", context) == "您所在的城市"
+    )
+    assert templates.render("{{ city }}|{{ owner.name }}", context) == "|"

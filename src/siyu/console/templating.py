@@ -37,6 +37,8 @@ NAV = (
     ("/imports", N_("Imports")),
     ("/inbound", N_("Forms and QR codes")),
     ("/links", N_("Links")),
+    ("/campaigns", N_("Campaigns")),
+    ("/channels", N_("Channels")),
     ("/handover", N_("Handover")),
     ("/audit", N_("Audit log")),
     ("/settings", N_("Settings")),

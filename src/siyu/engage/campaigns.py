@@ -175,6 +175,15 @@ def audience_count(session: Session, campaign: EngageCampaign, now: datetime | N
     return int(session.scalar(select(func.count()).select_from(query.subquery()), params) or 0)
 
 
+def first_recipient(
+    session: Session, campaign: EngageCampaign, now: datetime | None = None
+) -> int | None:
+    """The audience's lowest contact id: who a preview or test send is written for by default."""
+    audience, member, params = _audience(session, campaign, now or utcnow())
+    found = session.scalar(audience.order_by(member).limit(1), params)
+    return int(found) if found is not None else None
+
+
 # --- checking before sending -------------------------------------------------------------
 
 _COLUMNS = {
@@ -706,6 +715,31 @@ def _conversions(session: Session, campaign: EngageCampaign) -> dict[int, tuple[
         .group_by(message.content_id)
     ).all()
     return {content_id: (int(count), int(revenue)) for content_id, count, revenue in rows}
+
+
+def summaries(session: Session, chosen: Sequence[EngageCampaign]) -> dict[int, dict[str, int]]:
+    """Sent, clicked and converted per campaign, for a list: one grouped query for the
+    messages, and the conversion query only for campaigns that sent something."""
+    ids = [c.id for c in chosen]
+    found = {i: {"sent": 0, "clicked": 0, "converted": 0} for i in ids}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(
+            EngageMessage.campaign_id,
+            func.count().filter(EngageMessage.state == "sent"),
+            func.count().filter(EngageMessage.clicks > 0),
+        )
+        .where(EngageMessage.campaign_id.in_(ids))
+        .group_by(EngageMessage.campaign_id)
+    ).all()
+    for campaign_id, sent, clicked in rows:
+        found[campaign_id].update(sent=int(sent), clicked=int(clicked))
+    for campaign in chosen:
+        if found[campaign.id]["sent"]:
+            converted = _conversions(session, campaign)
+            found[campaign.id]["converted"] = sum(count for count, _ in converted.values())
+    return found
 
 
 def campaign_dict(session: Session, campaign: EngageCampaign) -> dict[str, Any]:

@@ -177,8 +177,13 @@ def contact_context(
             if owner.get(rest) in (None, ""):
                 owner[rest] = value
     contact["traits"] = traits
+    # Values a contact lacks are left out rather than None, so they are undefined to the
+    # template: `| default('…')` then applies, and nothing renders as "None".
+    contact = {k: v for k, v in contact.items() if v is not None}
+    if owner:
+        owner = {k: v for k, v in owner.items() if v is not None}
     return {
-        **{k: v for k, v in contact.items()},
+        **contact,
         "contact": contact,
         "owner": owner or {},
         "link": link,
