@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from siyu.contacts.consent import record_consent
 from siyu.db.session import get_engine, unit_of_work
 from siyu.engage import campaigns
-from siyu.engage.dispatch import Dispatcher, reap
+from siyu.engage.dispatch import Dispatcher
+from siyu.engage.message_queue import reap
 from siyu.engage.messages import create_message
 from siyu.engage.models import (
     EngageChannel,
@@ -327,7 +328,7 @@ def test_a_template_reaching_outside_its_data_cannot_start(database_url: str, ke
 @pytest.mark.parametrize("bad", ["3/0d", "two/7d"])
 def test_a_bad_cap_setting_is_named(bad: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from siyu.config import get_settings
-    from siyu.engage.dispatch import Policy
+    from siyu.engage.rules import Policy
     from siyu.errors import Invalid
 
     monkeypatch.setenv("SIYU_FREQUENCY_CAP", bad)

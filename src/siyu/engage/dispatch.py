@@ -28,28 +28,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from siyu.config import Settings, get_settings
 from siyu.db.session import session_factory, writing
-from siyu.db.sql import one_of
 from siyu.db.types import utcnow
-from siyu.engage import recipients, rules, templates, tokens
+from siyu.engage import message_queue, recipients, rules, templates, tokens
 from siyu.engage.channels import registry
 from siyu.engage.channels.base import Capabilities, Channel, Delivery, Outgoing
 from siyu.engage.models import (
-    CAPPED_STATES,
-    EngageCampaign,
     EngageChannel,
     EngageContent,
     EngageMessage,
-    EngageSuppression,
 )
 from siyu.errors import Invalid
-from siyu.kit.chunks import chunked
 from siyu.worker import liveness
 from siyu.worker.queue import WORKER_NAME
 
@@ -61,8 +54,6 @@ MAX_IN_FLIGHT = 2 * BATCH
 RECORD_EVERY = 100  # results written this often, so statistics follow the send
 MAX_ATTEMPTS = 5  # transient failures retried before the message fails for good
 REAP_EVERY = 10.0
-# pg_advisory_xact_lock namespace for a contact's frequency cap ("capp").
-CAP_LOCK = 0x63617070
 
 
 @dataclass
@@ -81,24 +72,6 @@ class Ready:
     attempts: int
     address_kind: str | None
     outgoing: Outgoing
-
-
-@dataclass
-class Policy:
-    caps: list[tuple[str | None, rules.Cap]]  # (channel kind or None for all, cap)
-    quiet: rules.QuietHours | None
-    zone: Any
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        caps: list[tuple[str | None, rules.Cap]] = [(None, rules.parse_cap(settings.frequency_cap))]
-        for kind, cap in sorted(settings.frequency_cap_per_channel.items()):
-            caps.append((kind, rules.parse_cap(cap, f"frequency cap for {kind}")))
-        return cls(caps, rules.parse_quiet_hours(settings.quiet_hours), settings.zone)
-
-    @property
-    def longest(self) -> timedelta:
-        return max((cap.window for _, cap in self.caps), default=timedelta(0))
 
 
 @dataclass
@@ -121,7 +94,7 @@ class Dispatcher:
     _heartbeat: liveness.Heartbeat | None = None
 
     def __post_init__(self) -> None:
-        self.policy = Policy.from_settings(self.settings)
+        self.policy = rules.Policy.from_settings(self.settings)
         self.make = session_factory(writing(self.engine))
         self.connections = self.connections or self.settings.send_connections
         self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix="siyu-send")
@@ -183,14 +156,14 @@ class Dispatcher:
             self._reaped_at = moment
             dead_after = self.settings.worker_dead_after_seconds
             with self.make() as session, session.begin():
-                reap(session, now=self.clock(), dead_after=dead_after)
+                message_queue.reap(session, now=self.clock(), dead_after=dead_after)
                 liveness.requeue_jobs(session, now=self.clock(), dead_after=dead_after)
 
     # --- 1. claim ------------------------------------------------------------------------
 
     def claim(self, session: Session) -> tuple[list[Ready], int]:
         now = self.clock()
-        ids = _claimable(session, now, self.batch)
+        ids = message_queue.claimable(session, now, self.batch)
         if not ids:
             return [], 0
         table = EngageMessage.__table__
@@ -222,9 +195,9 @@ class Dispatcher:
         }
         contact_ids = [m.contact_id for m in messages]
         marketing = sorted({m.contact_id for m in messages if m.category == "marketing"})
-        _lock_contacts(session, marketing)
+        message_queue.lock_contacts(session, marketing)
         people = recipients.contact_rows(session, contact_ids)
-        kinds = {_capabilities(c).address_kind for c in channels.values()}
+        kinds = {_capabilities_of(c).address_kind for c in channels.values()}
         found = recipients.addresses(
             session, contact_ids, {k for k in kinds if k} | set(recipients.ADDRESS_KINDS)
         )
@@ -234,12 +207,12 @@ class Dispatcher:
             [
                 (kind, found[(m.contact_id, kind)])
                 for m in messages
-                if (kind := _capabilities(channels[m.channel_id]).address_kind)
+                if (kind := _capabilities_of(channels[m.channel_id]).address_kind)
                 and (m.contact_id, kind) in found
             ],
         )
         owners = recipients.owners(session, [p.get("owner_id") for p in people.values()])
-        tally = _recent_counts(session, marketing, now - self.policy.longest)
+        tally = message_queue.recent_sends(session, marketing, now - self.policy.longest)
         decisions: list[Decision] = []
         ready: list[Ready] = []
         for message in messages:
@@ -265,7 +238,7 @@ class Dispatcher:
                         channel.id,
                         message.campaign_id,
                         message.attempts + 1,
-                        _capabilities(channel).address_kind,
+                        _capabilities_of(channel).address_kind,
                         outgoing,
                     )
                 )
@@ -299,7 +272,7 @@ class Dispatcher:
                 "the channel is switched off; waiting",
                 send_after=now + timedelta(minutes=5),
             )
-        caps = _capabilities(channel)
+        caps = _capabilities_of(channel)
         address = None
         if caps.address_kind:
             address = found.get((message.contact_id, caps.address_kind))
@@ -336,7 +309,7 @@ class Dispatcher:
                         f"quiet hours {self.policy.quiet} ({zone.key})",
                         send_after=until,
                     )
-            over = _over_cap(tally.get(message.contact_id, []), channel.kind, self.policy, now)
+            over = self.policy.over_cap(tally.get(message.contact_id, []), channel.kind, now)
             if over is not None:
                 return stop("suppressed", over[0], over[1], address=address)
         try:
@@ -485,125 +458,16 @@ class Dispatcher:
                     }
                 )
         with self._writing, self.make() as session, session.begin():
-            _bulk_update(session, rows)
+            message_queue.bulk_update(session, rows)
             if bad:
-                _suppress(session, bad)
-            finish_campaigns(session, {item.campaign_id for item, _ in results}, now=now)
-
-
-# --- the steps' SQL ----------------------------------------------------------------------
-
-
-def _claimable(session: Session, now: datetime, limit: int) -> list[int]:
-    """Ids of up to `limit` messages that may go now: journeys' and transactional ones, and
-    running campaigns' within their throttle. Each source is read along its own index range."""
-    table = EngageMessage.__table__
-    postgres = session.get_bind().dialect.name == "postgresql"
-    running = session.execute(
-        select(EngageCampaign.id, EngageCampaign.throttle_per_second, EngageCampaign.throttle_until)
-        .where(EngageCampaign.state == "running")
-        .order_by(EngageCampaign.id)
-    ).all()
-    sources: list[tuple[int | None, int | None, datetime | None]] = [(None, None, None)]
-    sources += [(row.id, row.throttle_per_second, row.throttle_until) for row in running]
-    taken: list[int] = []
-    for campaign_id, rate, until in sources:
-        room = limit - len(taken)
-        if room <= 0:
-            break
-        slot = max(until or now, now)
-        if rate:
-            if slot >= now + timedelta(seconds=1):
-                continue  # this campaign's second is used up
-            room = min(
-                room, max(1, int(rate * (now + timedelta(seconds=1) - slot).total_seconds()))
+                message_queue.suppress(session, bad)
+            message_queue.finish_campaigns(
+                session, {item.campaign_id for item, _ in results}, now=now
             )
-        found: list[int] = []
-        for state in ("queued", "delayed"):
-            if len(found) >= room:
-                break
-            owner = (
-                table.c.campaign_id.is_(None)
-                if campaign_id is None
-                else table.c.campaign_id == campaign_id
-            )
-            query = (
-                select(table.c.id)
-                .where(owner, table.c.state == state, table.c.send_after <= now)
-                .order_by(table.c.send_after)
-                .limit(room - len(found))
-            )
-            if postgres:
-                query = query.with_for_update(skip_locked=True)
-            found += session.scalars(query).all()
-        if rate and found:
-            session.execute(
-                update(EngageCampaign)
-                .where(EngageCampaign.id == campaign_id)
-                .values(throttle_until=slot + timedelta(seconds=len(found) / rate))
-            )
-        taken += found
-    return taken
 
 
-def _lock_contacts(session: Session, contact_ids: Sequence[int]) -> None:
-    """Hold each contact's cap lock until commit (PostgreSQL; SQLite's one writer already
-    serialises). In id order, so two workers cannot wait on each other."""
-    if not contact_ids or session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            "SELECT count(pg_advisory_xact_lock(:space, (x % 2147483647)::int)) "
-            "FROM (SELECT x FROM unnest(CAST(:ids AS bigint[])) AS x ORDER BY x OFFSET 0) AS s"
-        ),
-        {"space": CAP_LOCK, "ids": list(contact_ids)},
-    )
-
-
-def _recent_counts(
-    session: Session, contact_ids: Sequence[int], since: datetime
-) -> dict[int, list[tuple[str, datetime]]]:
-    """Each contact's marketing messages that left (or may have) since `since`."""
-    found: dict[int, list[tuple[str, datetime]]] = {}
-    if not contact_ids:
-        return found
-    for batch in chunked(list(contact_ids), 2000):
-        query = (
-            select(EngageMessage.contact_id, EngageChannel.kind, EngageMessage.sent_at)
-            .join(EngageChannel, EngageChannel.id == EngageMessage.channel_id)
-            .where(
-                one_of(session, EngageMessage.contact_id, batch),
-                EngageMessage.sent_at >= since,
-                EngageMessage.category == "marketing",
-                EngageMessage.state.in_(CAPPED_STATES),
-            )
-        )
-        for contact_id, kind, sent_at in session.execute(query):
-            found.setdefault(contact_id, []).append((kind, sent_at))
-    return found
-
-
-def _over_cap(
-    recent: list[tuple[str, datetime]], kind: str, policy: Policy, now: datetime
-) -> tuple[str, str] | None:
-    for scope, cap in policy.caps:
-        if scope is not None and scope != kind:
-            continue
-        since = now - cap.window
-        sent = sum(1 for k, at in recent if at >= since and (scope is None or k == scope))
-        if sent >= cap.count:
-            where = "all channels" if scope is None else scope
-            rule = "frequency_cap" if scope is None else f"frequency_cap:{scope}"
-            return rule, f"{sent} marketing messages in {cap.days} days on {where} (cap {cap})"
-    return None
-
-
-def _capabilities(channel: EngageChannel) -> Capabilities:
-    return _plugin_class(channel).capabilities
-
-
-def _plugin_class(channel: EngageChannel) -> Any:
-    return registry.channel_class(channel.kind)
+def _capabilities_of(channel: EngageChannel) -> Capabilities:
+    return registry.channel_class(channel.kind).capabilities
 
 
 def _render(
@@ -673,89 +537,4 @@ def _send_one(plugin: Channel, outgoing: Outgoing) -> Delivery:
 
 
 def _write(session: Session, decisions: Sequence[Decision]) -> None:
-    _bulk_update(session, [{"id": d.message_id, **d.values} for d in decisions])
-
-
-def _bulk_update(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany per shape of row, by primary key, through Core (the ORM's bulk update
-    costs more than the database's work at thousands of messages a second)."""
-    table = EngageMessage.__table__
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        shapes[tuple(sorted(k for k in row if k != "id"))].append(row)
-    for columns, batch in shapes.items():
-        statement = (
-            table.update()
-            .where(table.c.id == bindparam("_id"))
-            .values({name: bindparam(f"_{name}") for name in columns})
-        )
-        session.execute(statement, [{f"_{k}": v for k, v in row.items()} for row in batch])
-
-
-def _suppress(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(EngageSuppression).on_conflict_do_nothing(
-            index_elements=["address_kind", "address"]
-        ),
-        rows,
-    )
-
-
-def finish_campaigns(session: Session, campaign_ids: set[int | None], *, now: datetime) -> None:
-    """Running campaigns with nothing left to send are done."""
-    for campaign_id in sorted(i for i in campaign_ids if i is not None):
-        left = session.scalar(
-            select(EngageMessage.id)
-            .where(
-                EngageMessage.campaign_id == campaign_id,
-                EngageMessage.state.in_(("queued", "delayed", "sending")),
-            )
-            .limit(1)
-        )
-        if left is None:
-            session.execute(
-                update(EngageCampaign)
-                .where(EngageCampaign.id == campaign_id, EngageCampaign.state == "running")
-                .values(state="done", finished_at=now)
-            )
-
-
-# --- worker liveness ---------------------------------------------------------------------
-
-
-def reap(session: Session, *, now: datetime, dead_after: float) -> int:
-    """Mark `unknown` what dead workers were sending; returns how many messages."""
-    claimers = session.scalars(
-        select(EngageMessage.claimed_by).where(EngageMessage.state == "sending").distinct()
-    ).all()
-    if not claimers:
-        return 0
-    dead = liveness.dead_workers(session, list(claimers), now=now, dead_after=dead_after)
-    if not dead:
-        return 0
-    marked = session.execute(
-        update(EngageMessage)
-        .where(EngageMessage.state == "sending", EngageMessage.claimed_by.in_(dead))
-        .values(
-            state="unknown",
-            reason="the worker sending it stopped; it may or may not have been sent",
-        )
-    ).rowcount
-    campaigns = session.scalars(
-        select(EngageMessage.campaign_id)
-        .where(EngageMessage.state == "unknown", EngageMessage.claimed_by.in_(dead))
-        .distinct()
-    ).all()
-    finish_campaigns(session, set(campaigns), now=now)
-    log.warning("%s messages of stopped workers %s are now unknown", marked, ", ".join(dead))
-    return int(marked or 0)
-
-
-def waiting(session: Session) -> int:
-    """Messages waiting to be sent now or later (for `siyu worker` status lines)."""
-    return int(
-        session.scalar(select(func.count()).where(EngageMessage.state.in_(("queued", "delayed"))))
-        or 0
-    )
+    message_queue.bulk_update(session, [{"id": d.message_id, **d.values} for d in decisions])

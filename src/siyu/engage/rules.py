@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from siyu.config import Settings
 from siyu.errors import Invalid
 
 _CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*d\s*$")
@@ -75,6 +77,42 @@ def parse_quiet_hours(text: str) -> QuietHours | None:
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59 or (h1, m1) == (h2, m2):
         raise Invalid(f"quiet hours {text!r}: two different times of day, HH:MM-HH:MM")
     return QuietHours(time(h1, m1), time(h2, m2))
+
+
+@dataclass
+class Policy:
+    """The caps and quiet hours in force, from the settings."""
+
+    caps: list[tuple[str | None, Cap]]  # (channel kind or None for all, cap)
+    quiet: QuietHours | None
+    zone: Any
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        caps: list[tuple[str | None, Cap]] = [(None, parse_cap(settings.frequency_cap))]
+        for kind, cap in sorted(settings.frequency_cap_per_channel.items()):
+            caps.append((kind, parse_cap(cap, f"frequency cap for {kind}")))
+        return cls(caps, parse_quiet_hours(settings.quiet_hours), settings.zone)
+
+    @property
+    def longest(self) -> timedelta:
+        return max((cap.window for _, cap in self.caps), default=timedelta(0))
+
+    def over_cap(
+        self, recent: list[tuple[str, datetime]], kind: str, now: datetime
+    ) -> tuple[str, str] | None:
+        """(rule, reason) when one more marketing message on `kind` would break a cap;
+        `recent` holds the contact's (channel kind, sent at) of the longest window."""
+        for scope, cap in self.caps:
+            if scope is not None and scope != kind:
+                continue
+            since = now - cap.window
+            sent = sum(1 for k, at in recent if at >= since and (scope is None or k == scope))
+            if sent >= cap.count:
+                where = "all channels" if scope is None else scope
+                rule = "frequency_cap" if scope is None else f"frequency_cap:{scope}"
+                return rule, f"{sent} marketing messages in {cap.days} days on {where} (cap {cap})"
+        return None
 
 
 def zone_of(name: object, fallback: ZoneInfo) -> ZoneInfo:
