@@ -15,13 +15,17 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from siyu.audit import service as audit
-from siyu.contacts.models import PURCHASE_STATUSES, Contact, ContactIdentity, ContactOrder
 from siyu.db.types import utcnow
 from siyu.engage import channel_service, templates
-from siyu.engage.channels import registry
+
+# The campaign's whole face for the API, CLI and console: checks and statistics live in
+# modules of their own.
+from siyu.engage.audience import first_recipient, recipients_of, variants_of
+from siyu.engage.campaign_check import check
+from siyu.engage.campaign_stats import stats, summaries
 from siyu.engage.channels.base import Delivery, Outgoing
 from siyu.engage.models import (
     MESSAGE_CATEGORIES,
@@ -33,9 +37,32 @@ from siyu.engage.models import (
 from siyu.errors import Conflict, Invalid, NotFound
 from siyu.kit.actor import Actor
 from siyu.segments import service as segments_service
-from siyu.segments.models import Segment, SegmentMember
+from siyu.segments.models import Segment
 from siyu.staff.permissions import allow
 from siyu.worker.queue import enqueue
+
+# The API, CLI and console reach campaigns through this module; the check, the statistics
+# and the audience live in modules of their own and are offered here too.
+__all__ = [
+    "START_JOB",
+    "campaign_dict",
+    "cancel",
+    "check",
+    "create_campaign",
+    "first_recipient",
+    "get_campaign",
+    "list_campaigns",
+    "materialize",
+    "pause",
+    "preview_content",
+    "resend_unknown",
+    "resume",
+    "start",
+    "stats",
+    "summaries",
+    "test_send",
+    "variants_of",
+]
 
 START_JOB = "engage.campaign_start"
 # Multiplicative hashing spreads consecutive ids over the A/B buckets.
@@ -146,187 +173,6 @@ def list_campaigns(session: Session, *, limit: int = 100) -> list[EngageCampaign
     )
 
 
-def variants_of(session: Session, campaign: EngageCampaign) -> list[EngageContent]:
-    return list(
-        session.scalars(
-            select(EngageContent)
-            .where(EngageContent.campaign_id == campaign.id)
-            .order_by(EngageContent.id)
-        )
-    )
-
-
-# --- who receives it ---------------------------------------------------------------------
-
-
-def _audience(session: Session, campaign: EngageCampaign, now: datetime) -> tuple[Any, Any, dict]:
-    """(select of contact ids, the id column, bound parameters)."""
-    if campaign.segment_id is not None:
-        member = SegmentMember.contact_id
-        return select(member).where(SegmentMember.segment_id == campaign.segment_id), member, {}
-    if campaign.definition is None:
-        raise Invalid(f"campaign {campaign.id} has no audience: its segment was deleted")
-    _, _, compiled = segments_service.read_query(session, definition=campaign.definition)
-    return select(Contact.id).where(compiled.condition), Contact.id, compiled.params(now)
-
-
-def audience_count(session: Session, campaign: EngageCampaign, now: datetime | None = None) -> int:
-    query, _, params = _audience(session, campaign, now or utcnow())
-    return int(session.scalar(select(func.count()).select_from(query.subquery()), params) or 0)
-
-
-def first_recipient(
-    session: Session, campaign: EngageCampaign, now: datetime | None = None
-) -> int | None:
-    """The audience's lowest contact id: who a preview or test send is written for by default."""
-    audience, member, params = _audience(session, campaign, now or utcnow())
-    found = session.scalar(audience.order_by(member).limit(1), params)
-    return int(found) if found is not None else None
-
-
-# --- checking before sending -------------------------------------------------------------
-
-_COLUMNS = {
-    "name": Contact.name,
-    "city": Contact.city,
-    "province": Contact.province,
-    "first_order_at": Contact.first_order_at,
-    "last_order_at": Contact.last_order_at,
-    "stage": Contact.lifecycle_stage,
-}
-
-
-def _lacks(session: Session, path: str) -> Any | None:
-    """A condition true for contacts without the value at `path`; None: never missing."""
-    root, _, rest = path.partition(".")
-    field, _, trait = rest.partition(".")
-    if root == "owner":
-        return Contact.owner_id.is_(None)
-    if field in _COLUMNS:
-        column = _COLUMNS[field]
-        if field in ("name", "city", "province"):
-            return column.is_(None) | (column == "")
-        return column.is_(None)
-    if field in ("email", "phone"):
-        return ~(
-            select(ContactIdentity.id)
-            .where(ContactIdentity.contact_id == Contact.id, ContactIdentity.kind == field)
-            .exists()
-        )
-    if field == "traits" and trait:
-        return Contact.traits[trait].as_string().is_(None)
-    return None
-
-
-def check(
-    session: Session, campaign: EngageCampaign, *, now: datetime | None = None, sample: int = 5
-) -> dict[str, Any]:
-    """Everything that would go wrong, before anything is sent: errors block the start.
-
-    Each variable a template reads without a default is counted among the recipients who
-    lack it, with a few of them named, so the operator adds a default or fixes the data."""
-    now = now or utcnow()
-    errors: list[str] = []
-    warnings: list[str] = []
-    missing: list[dict[str, Any]] = []
-    channel = session.get_one(EngageChannel, campaign.channel_id)
-    try:
-        caps = registry.channel_class(channel.kind).capabilities
-    except Invalid as error:
-        return {
-            "ok": False,
-            "errors": [error.message],
-            "warnings": [],
-            "missing": [],
-            "recipients": 0,
-        }
-    if not channel.enabled:
-        errors.append(f"the channel {channel.name!r} is switched off")
-    try:
-        audience, member, params = _audience(session, campaign, now)
-        recipients = int(
-            session.scalar(select(func.count()).select_from(audience.subquery()), params) or 0
-        )
-    except Invalid as error:
-        return {
-            "ok": False,
-            "errors": [error.message],
-            "warnings": [],
-            "missing": [],
-            "recipients": 0,
-        }
-    if recipients == 0:
-        warnings.append("nobody is in the audience now")
-    for variant in variants_of(session, campaign):
-        where = f"variant {variant.name}"
-        sources = {"body": variant.body or ""}
-        if caps.subject:
-            sources["subject"] = variant.subject or ""
-            if not (variant.subject or "").strip():
-                errors.append(f"{where}: an email needs a subject")
-        for name, value in (variant.params or {}).items():
-            sources[f"parameter {name}"] = str(value)
-        if caps.provider_templates and not variant.template_code:
-            errors.append(
-                f"{where}: {channel.kind} sends provider-approved templates; give the template code"
-            )
-        if not caps.provider_templates and not (variant.body or "").strip():
-            errors.append(f"{where}: the body is empty")
-        if (
-            caps.unsubscribe_link
-            and campaign.category == "marketing"
-            and not templates.reads_unsubscribe(variant.body or "")
-        ):
-            errors.append(
-                f"{where}: a marketing email must carry an unsubscribe link: "
-                "add {{ unsubscribe_url }} to the body"
-            )
-        if caps.max_length and len(variant.body or "") > caps.max_length:
-            warnings.append(f"{where}: the body is longer than {caps.max_length} characters")
-        for part, source in sources.items():
-            try:
-                found = templates.variables(source, f"{where}, {part}")
-            except Invalid as error:
-                errors.append(error.message)
-                continue
-            for path in templates.unknown_variables(found):
-                errors.append(f"{where}, {part}: {{{{ {path} }}}} is nothing a contact has")
-            for item in found:
-                if item.guarded or item.path in (variant.defaults or {}):
-                    continue
-                lacks = _lacks(session, item.path)
-                if lacks is None:
-                    continue
-                who = select(Contact.id, Contact.name).where(member.in_(audience), lacks)
-                count = int(
-                    session.scalar(select(func.count()).select_from(who.subquery()), params) or 0
-                )
-                if count:
-                    rows = session.execute(who.order_by(Contact.id).limit(sample), params).all()
-                    missing.append(
-                        {
-                            "variant": variant.name,
-                            "part": part,
-                            "variable": item.path,
-                            "contacts": count,
-                            "sample": [{"id": r.id, "name": r.name} for r in rows],
-                        }
-                    )
-    for item in missing:
-        errors.append(
-            f"variant {item['variant']}, {item['part']}: {item['contacts']} recipients have no "
-            f"{item['variable']}; give a default (e.g. {{{{ {item['variable']} | default('…') }}}}"
-            " or the variant's defaults) or fix their data"
-        )
-    return {
-        "ok": not errors,
-        "errors": errors,
-        "warnings": warnings,
-        "missing": missing,
-        "recipients": recipients,
-    }
-
-
 # --- starting, pausing, cancelling -------------------------------------------------------
 
 
@@ -367,7 +213,7 @@ def materialize(session: Session, campaign: EngageCampaign, *, now: datetime | N
     now = now or utcnow()
     if campaign.state != "scheduled":
         return 0  # paused or cancelled before its time
-    audience, member, params = _audience(session, campaign, now)
+    audience, member, params = recipients_of(session, campaign, now)
     variants = variants_of(session, campaign)
     bucket = func.abs((member * _SPREAD) % 100)
     whens, upper = [], 0
@@ -539,8 +385,7 @@ def test_send(
     if contact_ref:
         contact_id = contacts_service.get_by_ref(session, contact_ref, actor).id
     else:
-        audience, member, params = _audience(session, campaign, utcnow())
-        contact_id = session.scalar(audience.order_by(member).limit(1), params)
+        contact_id = first_recipient(session, campaign)
     preview = preview_content(session, chosen, contact_id=contact_id)
     outgoing = Outgoing(
         message_id=0,
@@ -604,142 +449,6 @@ def preview_content(
             for k, v in (content.params or {}).items()
         },
     }
-
-
-# --- statistics ----------------------------------------------------------------------------
-
-
-def _plus_days(session: Session, column: Any, days: int) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return column + func.make_interval(0, 0, 0, days)
-    # SQLite keeps times as text; strftime keeps the microseconds the stored text has.
-    return func.strftime("%Y-%m-%d %H:%M:%f000", column, f"+{days} days")
-
-
-def stats(session: Session, campaign: EngageCampaign) -> dict[str, Any]:
-    """Counts per state (suppressions per rule), clicks, and conversions with revenue, for
-    the whole campaign and per variant."""
-    by_state = session.execute(
-        select(EngageMessage.content_id, EngageMessage.state, EngageMessage.rule, func.count())
-        .where(EngageMessage.campaign_id == campaign.id)
-        .group_by(EngageMessage.content_id, EngageMessage.state, EngageMessage.rule)
-    ).all()
-    clicked = dict(
-        session.execute(
-            select(EngageMessage.content_id, func.count())
-            .where(EngageMessage.campaign_id == campaign.id, EngageMessage.clicks > 0)
-            .group_by(EngageMessage.content_id)
-        ).all()
-    )
-    conversions = _conversions(session, campaign)
-    variants = variants_of(session, campaign)
-
-    def totals(content_ids: set[int]) -> dict[str, Any]:
-        counts = {
-            "recipients": 0,
-            "queued": 0,
-            "delayed": 0,
-            "sending": 0,
-            "sent": 0,
-            "failed": 0,
-            "suppressed": 0,
-            "unknown": 0,
-            "cancelled": 0,
-        }
-        rules: dict[str, int] = {}
-        for content_id, state, rule, count in by_state:
-            if content_id not in content_ids:
-                continue
-            counts["recipients"] += count
-            counts[state] = counts.get(state, 0) + count
-            if state == "suppressed":
-                rules[rule or "other"] = rules.get(rule or "other", 0) + count
-        # Messages waiting for quiet hours to end are queued too; `delayed` says how many.
-        counts["queued"] += counts["delayed"]
-        converted = [conversions.get(i, (0, 0)) for i in content_ids]
-        return {
-            **counts,
-            "suppressed_by_rule": rules,
-            "clicked": sum(clicked.get(i, 0) for i in content_ids),
-            "converted": sum(c for c, _ in converted),
-            "revenue": sum(r for _, r in converted),
-        }
-
-    whole = totals({v.id for v in variants})
-    # Messages the provider accepted; their delivery to the handset or inbox is not reported
-    # back by SMTP, so `delivered` is what was accepted.
-    whole["delivered"] = whole["sent"]
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "state": campaign.state,
-        **whole,
-        "conversion_days": campaign.conversion_days,
-        "variants": [{"name": v.name, "percent": v.percent, **totals({v.id})} for v in variants],
-    }
-
-
-def _conversions(session: Session, campaign: EngageCampaign) -> dict[int, tuple[int, int]]:
-    """content id → (messages converted, revenue in fen): a paid order within the
-    campaign's days after the message, with no later message to the contact before it."""
-    message = aliased(EngageMessage)
-    later = aliased(EngageMessage)
-    order = ContactOrder
-    until = _plus_days(session, message.sent_at, campaign.conversion_days)
-    newer = (
-        select(later.id)
-        .where(
-            later.contact_id == message.contact_id,
-            later.state == "sent",
-            later.id != message.id,
-            later.sent_at > message.sent_at,
-            later.sent_at < order.placed_at,
-        )
-        .exists()
-    )
-    rows = session.execute(
-        select(
-            message.content_id,
-            func.count(func.distinct(message.id)),
-            func.coalesce(func.sum(order.paid_amount), 0),
-        )
-        .join(order, order.contact_id == message.contact_id)
-        .where(
-            message.campaign_id == campaign.id,
-            message.state == "sent",
-            order.status.in_(PURCHASE_STATUSES),
-            order.placed_at > message.sent_at,
-            order.placed_at <= until,
-            ~newer,
-        )
-        .group_by(message.content_id)
-    ).all()
-    return {content_id: (int(count), int(revenue)) for content_id, count, revenue in rows}
-
-
-def summaries(session: Session, chosen: Sequence[EngageCampaign]) -> dict[int, dict[str, int]]:
-    """Sent, clicked and converted per campaign, for a list: one grouped query for the
-    messages, and the conversion query only for campaigns that sent something."""
-    ids = [c.id for c in chosen]
-    found = {i: {"sent": 0, "clicked": 0, "converted": 0} for i in ids}
-    if not ids:
-        return found
-    rows = session.execute(
-        select(
-            EngageMessage.campaign_id,
-            func.count().filter(EngageMessage.state == "sent"),
-            func.count().filter(EngageMessage.clicks > 0),
-        )
-        .where(EngageMessage.campaign_id.in_(ids))
-        .group_by(EngageMessage.campaign_id)
-    ).all()
-    for campaign_id, sent, clicked in rows:
-        found[campaign_id].update(sent=int(sent), clicked=int(clicked))
-    for campaign in chosen:
-        if found[campaign.id]["sent"]:
-            converted = _conversions(session, campaign)
-            found[campaign.id]["converted"] = sum(count for count, _ in converted.values())
-    return found
 
 
 def campaign_dict(session: Session, campaign: EngageCampaign) -> dict[str, Any]:
