@@ -197,43 +197,42 @@ def _create(
     )
 
 
+# The message and its settings: the same options for `send` and `create`.
 _SEGMENT = typer.Option(..., "--segment", help="A segment's name or id, or a query.")
 _CHANNEL = typer.Option(..., "--channel", help="Channel id, name or kind.")
+_SUBJECT = typer.Option(None, "--subject", help="Email subject (a template).")
+_BODY_FILE = typer.Option(None, "--body-file", help="The body (a template), UTF-8.")
+_BODY = typer.Option(None, "--body", help="The body as text instead of a file.")
+_TEMPLATE_CODE = typer.Option(None, "--template-code", help="SMS/OA template code.")
+_PARAMS = typer.Option(None, "--params", help="Template parameters as JSON.")
+_NAME = typer.Option(None, "--name", help="Campaign name (default: the subject).")
+_CATEGORY = typer.Option("marketing", "--category", help="marketing or transactional.")
+_THROTTLE = typer.Option(None, "--throttle", help="At most this many messages a second.")
+_AT = typer.Option(None, "--at", help="Send at this time instead of now (ISO).")
+_CONVERSION_DAYS = typer.Option(7, "--conversion-days", help="Attribution window in days.")
 
 
 @campaign_app.command("send")
 def campaign_send(
     segment: str = _SEGMENT,
     channel: str = _CHANNEL,
-    subject: str = typer.Option(None, "--subject", help="Email subject (a template)."),
-    body_file: Path = typer.Option(None, "--body-file", help="The body (a template), UTF-8."),
-    body: str = typer.Option(None, "--body", help="The body as text instead of a file."),
-    template_code: str = typer.Option(None, "--template-code", help="SMS/OA template code."),
-    params: str = typer.Option(None, "--params", help="Template parameters as JSON."),
-    name: str = typer.Option(None, "--name", help="Campaign name (default: the subject)."),
-    category: str = typer.Option("marketing", "--category", help="marketing or transactional."),
-    throttle: int = typer.Option(None, "--throttle", help="At most this many messages a second."),
-    at: str = typer.Option(None, "--at", help="Send at this time instead of now (ISO)."),
-    conversion_days: int = typer.Option(7, "--conversion-days", help="Attribution window."),
+    subject: str = _SUBJECT,
+    body_file: Path = _BODY_FILE,
+    body: str = _BODY,
+    template_code: str = _TEMPLATE_CODE,
+    params: str = _PARAMS,
+    name: str = _NAME,
+    category: str = _CATEGORY,
+    throttle: int = _THROTTLE,
+    at: str = _AT,
+    conversion_days: int = _CONVERSION_DAYS,
     json_output: bool = typer.Option(False, "--json", help='Print {"id", "recipients"}.'),
 ) -> None:
     """Create a campaign, check it and start it; the worker sends it."""
+    options = locals()
+    del options["json_output"]
     with unit_of_work() as session:
-        campaign = _create(
-            session,
-            name=name,
-            segment=segment,
-            channel=channel,
-            subject=subject,
-            body=body,
-            body_file=body_file,
-            template_code=template_code,
-            params=params,
-            category=category,
-            throttle=throttle,
-            at=at,
-            conversion_days=conversion_days,
-        )
+        campaign = _create(session, **options)
         report = campaigns.start(session, actor=Actor.cli(), campaign=campaign)
         result = {
             "id": campaign.id,
@@ -258,36 +257,23 @@ def campaign_send(
 def campaign_create(
     segment: str = _SEGMENT,
     channel: str = _CHANNEL,
-    subject: str = typer.Option(None, "--subject"),
-    body_file: Path = typer.Option(None, "--body-file"),
-    body: str = typer.Option(None, "--body"),
-    template_code: str = typer.Option(None, "--template-code"),
-    params: str = typer.Option(None, "--params"),
-    name: str = typer.Option(None, "--name"),
-    category: str = typer.Option("marketing", "--category"),
-    throttle: int = typer.Option(None, "--throttle"),
-    at: str = typer.Option(None, "--at"),
-    conversion_days: int = typer.Option(7, "--conversion-days"),
+    subject: str = _SUBJECT,
+    body_file: Path = _BODY_FILE,
+    body: str = _BODY,
+    template_code: str = _TEMPLATE_CODE,
+    params: str = _PARAMS,
+    name: str = _NAME,
+    category: str = _CATEGORY,
+    throttle: int = _THROTTLE,
+    at: str = _AT,
+    conversion_days: int = _CONVERSION_DAYS,
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a draft campaign to check, test and start later."""
+    options = locals()
+    del options["json_output"]
     with unit_of_work() as session:
-        campaign = _create(
-            session,
-            name=name,
-            segment=segment,
-            channel=channel,
-            subject=subject,
-            body=body,
-            body_file=body_file,
-            template_code=template_code,
-            params=params,
-            category=category,
-            throttle=throttle,
-            at=at,
-            conversion_days=conversion_days,
-        )
-        data = campaigns.campaign_dict(session, campaign)
+        data = campaigns.campaign_dict(session, _create(session, **options))
     if json_output:
         print_json(data)
     else:
