@@ -16,7 +16,7 @@ from alibabacloud_tea_openapi import utils_models as openapi_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from pydantic import Field
 
-from siyu.engage.channels.base import Channel, ChannelConfig, Delivery, Outgoing
+from siyu.engage.channels.base import ENV_NAME, Channel, ChannelConfig, Delivery, Outgoing
 from siyu.engage.channels.sms import CAPABILITIES, check_template, e164
 
 # Codes worth trying again later: flow control, an account out of credit, Alibaba's own faults.
@@ -37,7 +37,7 @@ CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", 
 
 class AliyunSmsConfig(ChannelConfig):
     access_key_id: str = Field(min_length=1)
-    access_key_secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    access_key_secret_env: str = Field(pattern=ENV_NAME)
     sign_name: str = Field(min_length=1, description="the approved signature, without 【】")
     endpoint: str = "dysmsapi.aliyuncs.com"
     protocol: Literal["https", "http"] = "https"

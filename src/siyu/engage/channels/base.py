@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict
 DeliveryStatus = Literal["sent", "failed", "retry"]
 
 
+# What a field naming an environment variable (`password_env`, `secret_env`) may hold.
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class ChannelConfig(BaseModel):
     """Base of every channel's configuration. Secrets are given as the name of an environment
     variable (fields ending in `_env`), so neither the database nor an export holds them."""

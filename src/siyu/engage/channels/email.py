@@ -22,9 +22,15 @@ from typing import Literal
 import dkim
 from pydantic import Field, field_validator, model_validator
 
-from siyu.engage.channels.base import Capabilities, Channel, ChannelConfig, Delivery, Outgoing
+from siyu.engage.channels.base import (
+    ENV_NAME,
+    Capabilities,
+    Channel,
+    ChannelConfig,
+    Delivery,
+    Outgoing,
+)
 
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 # What may stand on either side of the @ of an address we hand to a server: no spaces, no
 # header syntax, nothing a header could be split or injected with.

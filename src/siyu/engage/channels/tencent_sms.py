@@ -17,7 +17,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from siyu.engage.channels.base import Channel, ChannelConfig, Delivery, Outgoing
+from siyu.engage.channels.base import ENV_NAME, Channel, ChannelConfig, Delivery, Outgoing
 from siyu.engage.channels.sms import CAPABILITIES, check_template, e164
 
 # Transient: rate limits, Tencent's own faults, the network; and a refused key (the channel's
@@ -40,7 +40,7 @@ BAD_NUMBER_CODES = {
 
 class TencentSmsConfig(ChannelConfig):
     secret_id: str = Field(min_length=1)
-    secret_key_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    secret_key_env: str = Field(pattern=ENV_NAME)
     region: str = "ap-guangzhou"
     sdk_app_id: str = Field(min_length=1, description="SmsSdkAppId of the SMS application")
     sign_name: str = Field(min_length=1, description="the approved signature, without 【】")

@@ -17,7 +17,14 @@ import httpx
 import orjson
 from pydantic import Field
 
-from siyu.engage.channels.base import Capabilities, Channel, ChannelConfig, Delivery, Outgoing
+from siyu.engage.channels.base import (
+    ENV_NAME,
+    Capabilities,
+    Channel,
+    ChannelConfig,
+    Delivery,
+    Outgoing,
+)
 
 SIGNATURE_HEADER = "X-Siyu-Signature"
 TIMESTAMP_HEADER = "X-Siyu-Timestamp"
@@ -26,7 +33,7 @@ QUICK_BACKOFF = (0.2, 0.6)  # seconds before each in-call retry; the dispatcher'
 
 class WebhookConfig(ChannelConfig):
     url: str = Field(pattern=r"^https?://")
-    secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    secret_env: str = Field(pattern=ENV_NAME)
     # The consent a marketing message through this webhook needs ("none": transactional only,
     # or the receiver asks for consent itself).
     consent_channel: Literal["email", "sms", "wecom", "wechat_oa", "none"] = "none"

@@ -10,7 +10,14 @@ import os
 
 from pydantic import Field
 
-from siyu.engage.channels.base import Capabilities, Channel, ChannelConfig, Delivery, Outgoing
+from siyu.engage.channels.base import (
+    ENV_NAME,
+    Capabilities,
+    Channel,
+    ChannelConfig,
+    Delivery,
+    Outgoing,
+)
 from siyu.engage.channels.wechat_api import OfficialAccountApiClient, call
 
 # 40003: not an openid of this account; 43004: the person does not follow the account (any more).
@@ -19,7 +26,7 @@ BAD_ADDRESS_CODES = (40003, 43004)
 
 class WechatOaConfig(ChannelConfig):
     app_id: str = Field(min_length=1)
-    secret_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    secret_env: str = Field(pattern=ENV_NAME)
     api_base_url: str = Field(default="https://api.weixin.qq.com/cgi-bin/", pattern=r"/$")
     timeout_seconds: float = Field(default=10.0, gt=0)
 

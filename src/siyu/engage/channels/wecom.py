@@ -12,7 +12,14 @@ import os
 
 from pydantic import Field
 
-from siyu.engage.channels.base import Capabilities, Channel, ChannelConfig, Delivery, Outgoing
+from siyu.engage.channels.base import (
+    ENV_NAME,
+    Capabilities,
+    Channel,
+    ChannelConfig,
+    Delivery,
+    Outgoing,
+)
 from siyu.engage.channels.wechat_api import WecomClient, call
 
 # Not a valid external userid, or not a customer of this staff member.
@@ -23,7 +30,7 @@ MAX_TEXT_BYTES = 4000  # WeCom's limit for a text content
 class WecomConfig(ChannelConfig):
     corp_id: str = Field(min_length=1)
     secret_env: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        pattern=ENV_NAME,
         description="environment variable with the customer contact (客户联系) secret",
     )
     api_base_url: str = Field(default="https://qyapi.weixin.qq.com/cgi-bin/", pattern=r"/$")
