@@ -4,6 +4,7 @@ on PostgreSQL too. Schemas are made by the Alembic migrations, as in production.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,15 +72,65 @@ def session(database: Engine) -> Iterator[Session]:
         connection.close()
 
 
+class SchemaTemplates:
+    """One migrated database per backend, made once per session and copied for each test
+    that commits: running every migration per test cost seconds a test on PostgreSQL."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made: dict[str, str] = {}  # backend → template file (SQLite) or database name
+
+    def copy(self, backend: str, tmp: Path) -> tuple[str, Engine | None]:
+        template = self.made.get(backend) or self._make(backend)
+        if backend == "sqlite":
+            target = tmp / f"siyu-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(template, target)
+            return f"sqlite:///{target}", None
+        assert PG_URL
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = f"siyu_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), admin
+
+    def _make(self, backend: str) -> str:
+        url, admin = _fresh_database(backend, self.root)
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()  # a template must have no connections (and SQLite no WAL) left
+        if admin is not None:
+            admin.dispose()
+        template = make_url(url).database
+        assert template
+        self.made[backend] = template
+        return template
+
+    def drop(self) -> None:
+        if "postgresql" in self.made and PG_URL:
+            _drop(
+                make_url(PG_URL)
+                .set(database=self.made["postgresql"])
+                .render_as_string(hide_password=False),
+                create_engine(PG_URL, isolation_level="AUTOCOMMIT"),
+            )
+
+
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:
+    templates = SchemaTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.drop()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    schema_templates: SchemaTemplates,
 ) -> Iterator[str]:
     """A migrated database of its own for tests that commit; set as SIYU_DATABASE_URL."""
-    url, admin = _fresh_database(request.param, tmp_path)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    url, admin = schema_templates.copy(request.param, tmp_path)
     monkeypatch.setenv("SIYU_DATABASE_URL", url)
     get_settings.cache_clear()
     engine_for.cache_clear()
