@@ -10,6 +10,7 @@ from __future__ import annotations
 import gettext
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -34,9 +35,16 @@ _ALIASES = {"zh": "zh_CN", "en": "en"}
 
 def load_catalogue(locale: str, directory: Path = TRANSLATIONS_DIR) -> gettext.NullTranslations:
     """All .po files of one locale compiled and merged into one set of translations."""
-    folder = directory / locale / "LC_MESSAGES"
+    files = sorted((directory / locale / "LC_MESSAGES").glob("*.po"))
+    # Compiled once per set of files as they stand: every app (each test makes its own)
+    # would otherwise parse the catalogues again, a quarter of a second each time.
+    return _compiled(locale, tuple((po, po.stat().st_mtime_ns) for po in files))
+
+
+@lru_cache(maxsize=8)
+def _compiled(locale: str, files: tuple[tuple[Path, int], ...]) -> gettext.NullTranslations:
     merged: Translations | None = None
-    for po in sorted(folder.glob("*.po")):
+    for po, _ in files:
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=locale, domain=po.stem)
         compiled = BytesIO()

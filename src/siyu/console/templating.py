@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.bccache import Bucket, BytecodeCache
 from markupsafe import Markup, escape
 
 from siyu import __version__
@@ -66,6 +68,28 @@ def _version(path: Path) -> str:
         return __version__
 
 
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept for the process, shared by every Templates (each app has one,
+    and tests make an app each): compiling the pages anew for each cost a tenth of a second
+    a test. Jinja checks each template's source checksum, so an edited template recompiles."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+        self._guard = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with self._guard:
+            self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecode()
+
+
 @dataclass
 class Templates:
     translations: dict[str, Any] = field(default_factory=i18n.load_all)
@@ -89,6 +113,7 @@ class Templates:
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=_BYTECODE,
         )
         translations = self.translations[locale]
         # newstyle: _("%(n)s items", n=3) formats and escapes in one step.
