@@ -140,6 +140,22 @@ def database_url(
     _drop(url, admin)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """Argon2 with its lightest parameters: the production ones cost a quarter of a second a
+    hash on purpose, which hundreds of sign-ins in the console tests add up to minutes. The
+    hashes are still real Argon2 and verified as such; `siyu serve` (the browser tests'
+    server) keeps the production parameters."""
+    from argon2 import PasswordHasher
+
+    from siyu.staff import service as staff_service
+
+    kept = staff_service._hasher
+    staff_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    staff_service._hasher = kept
+
+
 @pytest.fixture(autouse=True)
 def _settings_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # A fixed session key, so no test writes a generated one into the work tree's var/.

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from siyu.api.app import create_app
 from siyu.api.deps import get_session
 from siyu.api.problems import MEDIA_TYPE
+from siyu.config import get_settings
 from siyu.ingest.service import import_file
 from siyu.kit.actor import Actor
 from siyu.staff import service as staff_service
@@ -107,8 +108,15 @@ def assert_problem(response: httpx.Response, status: int, *needles: str) -> dict
     return body
 
 
-def make_app(session: Session) -> FastAPI:
-    app = create_app()
+# Apps already built, by the settings they were built with: building one (every route's
+# dependencies analysed, every console view included) costs a third of a second, which a
+# fresh app per test turned into minutes. Tests that change their app ask for a fresh one.
+_APPS: dict[str, FastAPI] = {}
+
+
+def make_app(session: Session, *, fresh: bool = False) -> FastAPI:
+    key = get_settings().model_dump_json()
+    app = create_app() if fresh else _APPS.get(key) or _APPS.setdefault(key, create_app())
 
     def test_session() -> Iterator[Session]:
         savepoint = session.begin_nested()

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pytest
 from fastapi import APIRouter, Depends, FastAPI, Form, Response
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from siyu.console import auth
 from siyu.console.app import routers
 from siyu.console.page import SignedIn, toast
 from siyu.errors import NotFound
+from tests.api.conftest import make_app
 from tests.console.conftest import Browser
 
 router = APIRouter()
+
+
+@pytest.fixture
+def app(session: Session) -> FastAPI:
+    """An app of this module's own: it adds a page of its own."""
+    return make_app(session, fresh=True)
 
 
 @router.post("/things/{name}/delete")

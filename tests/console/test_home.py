@@ -7,13 +7,22 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from siyu.db.types import utcnow
 from siyu.ingest.service import import_file
 from siyu.kit.timeutil import local_zone
+from tests.api.conftest import make_app
 from tests.console.conftest import Browser
+
+
+@pytest.fixture
+def app(session: Session) -> FastAPI:
+    """An app of this module's own: it changes its templates."""
+    return make_app(session, fresh=True)
 
 
 def _seed(session: Session, tmp_path: Path) -> None:
