@@ -38,6 +38,29 @@ class Settings(BaseSettings):
     upload_dir: Path = Field(default=Path("var/uploads"), description="Where uploaded files wait.")
     run_worker: bool = Field(default=True, description="Run the job worker inside `siyu serve`.")
 
+    report_max_age_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Reports reuse a read of the orders for this long; each says how old it is.",
+    )
+    platform_acquisition_cost: int = Field(
+        default=30000,
+        ge=0,
+        description=(
+            "What buying a customer again on a platform costs, in fen, until spend is entered "
+            "for platform channels (¥300: what Alibaba and JD are quoted to cost)."
+        ),
+    )
+    attribution_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="A purchase this many days after a message is credited to that message.",
+    )
+    message_costs: str = Field(
+        default="aliyun_sms=0.045,tencent_sms=0.045",
+        description="What one message costs per channel kind, in yuan (kind=amount, comma separated).",
+    )
     rfm_window_days: int = Field(
         default=365, ge=1, description="RFM scores read the orders of this many days back."
     )

@@ -53,6 +53,15 @@ SCOPES = {
     ("GET", "/api/v1/reports/funnel"): "read",
     ("GET", "/api/v1/reports/rfm"): "read",
     ("POST", "/api/v1/reports/rfm/refresh"): "write",
+    ("GET", "/api/v1/reports/dashboard"): "read",
+    ("GET", "/api/v1/reports/repurchase"): "read",
+    ("GET", "/api/v1/reports/cohorts"): "read",
+    ("GET", "/api/v1/reports/acquisition"): "read",
+    ("GET", "/api/v1/reports/returns"): "read",
+    ("GET", "/api/v1/spend"): "read",
+    ("POST", "/api/v1/spend"): "write",
+    ("POST", "/api/v1/spend/import"): "write",
+    ("DELETE", "/api/v1/spend/{spend_id}"): "write",
     ("POST", "/api/v1/imports"): "write",
     ("GET", "/api/v1/imports/{job_id}"): "read",
     ("GET", "/api/v1/imports/{job_id}/errors.csv"): "read",
@@ -109,6 +118,7 @@ SAMPLE = {
     "key_id": "1",
     "campaign_id": "1",
     "key": "welcome",
+    "spend_id": "1",
 }
 
 

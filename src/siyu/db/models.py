@@ -1,6 +1,6 @@
 """Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
 
-from siyu.analytics.models import RfmScore
+from siyu.analytics.models import MarketingSpend, RfmScore
 from siyu.audit.models import AuditEvent
 from siyu.contacts.models import (
     Contact,
@@ -84,6 +84,7 @@ __all__ = [
     "InboundPage",
     "InboundSubmission",
     "Job",
+    "MarketingSpend",
     "RfmScore",
     "Segment",
     "SegmentMember",

@@ -14,7 +14,8 @@ from siyu.engage.audience import variants_of
 from siyu.engage.models import EngageCampaign, EngageMessage
 
 
-def _plus_days(session: Session, column: Any, days: int) -> Any:
+def plus_days(session: Session, column: Any, days: int) -> Any:
+    """A stored time plus whole days, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
         return column + func.make_interval(0, 0, 0, days)
     # SQLite keeps times as text; strftime keeps the microseconds the stored text has.
@@ -90,7 +91,7 @@ def _conversions(session: Session, campaign: EngageCampaign) -> dict[int, tuple[
     message = aliased(EngageMessage)
     later = aliased(EngageMessage)
     order = ContactOrder
-    until = _plus_days(session, message.sent_at, campaign.conversion_days)
+    until = plus_days(session, message.sent_at, campaign.conversion_days)
     newer = (
         select(later.id)
         .where(
