@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from siyu.analytics import reports
 from siyu.config import get_settings
 from siyu.db import migrate
 from siyu.db.session import engine_for, make_engine
@@ -161,5 +162,7 @@ def _settings_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # A fixed session key, so no test writes a generated one into the work tree's var/.
     monkeypatch.setenv("SIYU_SECRET_KEY", "test-session-key")
     get_settings.cache_clear()
+    # Reports keep the orders they read per database; tests reuse database names.
+    reports.forget()
     yield
     get_settings.cache_clear()
