@@ -33,6 +33,8 @@ SCOPES = {
     ("POST", "/api/v1/segments/{ref}/refresh"): "write",
     ("GET", "/api/v1/segments/{ref}/history"): "read",
     ("GET", "/api/v1/segments/{ref}/export"): "write",
+    ("GET", "/api/v1/exports"): "read",
+    ("GET", "/api/v1/exports/{table}"): "read",
     ("GET", "/api/v1/contacts"): "read",
     ("POST", "/api/v1/contacts"): "write",
     ("GET", "/api/v1/contacts/{ref}"): "read",
@@ -109,6 +111,7 @@ SAMPLE = {
     "key_id": "1",
     "campaign_id": "1",
     "key": "welcome",
+    "table": "contact",
 }
 
 
