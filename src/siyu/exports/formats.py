@@ -152,16 +152,23 @@ def _arrow_column(values: Sequence[Any], column: Column, arrow_type: pa.DataType
     return pa.array(values, type=arrow_type)
 
 
+# Rows per Parquet row group: chunks are kept as Arrow tables (compact, a few hundred bytes a
+# row) until this many have come, so readers get row groups large enough to skip and compress.
+ROW_GROUP = 64_000
+
+
 def write_parquet(
     columns: Sequence[Column],
     chunks: Iterable[Rows],
     target: str | IO[bytes],
     *,
-    on_chunk: Callable[[int], None] | None = None,
+    row_group: int = ROW_GROUP,
 ) -> int:
-    """A Parquet file with one row group per chunk and an explicit schema; returns the rows."""
+    """A Parquet file with an explicit schema, written a row group at a time; returns the rows."""
     schema = arrow_schema(columns)
     count = 0
+    pending: list[pa.Table] = []
+    waiting = 0
     with pq.ParquetWriter(target, schema, compression="zstd") as writer:
         for rows in chunks:
             if not rows:
@@ -171,8 +178,12 @@ def write_parquet(
                 _arrow_column(values, column, field.type)
                 for values, column, field in zip(transposed, columns, schema, strict=True)
             ]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            pending.append(pa.Table.from_arrays(arrays, schema=schema))
+            waiting += len(rows)
             count += len(rows)
-            if on_chunk:
-                on_chunk(len(rows))
+            if waiting >= row_group:
+                writer.write_table(pa.concat_tables(pending), row_group_size=waiting)
+                pending, waiting = [], 0
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=waiting)
     return count
