@@ -246,6 +246,7 @@ def write_results(
     console_list: dict[str, Any] | None = None,
     segments: dict[str, Any] | None = None,
     reach: dict[str, Any] | None = None,
+    exports: dict[str, Any] | None = None,
 ) -> None:
     rows = imp["rows_read"]
     lines = [
@@ -319,6 +320,9 @@ def write_results(
     from benchmarks import reach as reach_bench
 
     lines += reach_bench.lines(reach, verdict)
+    from benchmarks import exports as export_bench
+
+    lines += export_bench.lines(exports, verdict)
     RESULTS.write_text("\n".join(lines))
 
 
@@ -347,6 +351,10 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=200_000,
         help="recipients of the PostgreSQL runs (one worker, then two); 0 skips them",
+    )
+    parser.add_argument("--skip-exports", action="store_true", help="leave exports unmeasured")
+    parser.add_argument(
+        "--export-contacts", type=int, default=1_000_000, help="contacts in the exported table"
     )
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
@@ -386,10 +394,16 @@ def main(argv: list[str] | None = None) -> None:
                 "SIYU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
             ),
         )
+    exports = None
+    if not args.skip_exports:
+        print("exports benchmark")
+        from benchmarks import exports as export_bench
+
+        exports = export_bench.measure(DATA, args.export_contacts, fresh_database)
     facts["CPU probe (5M-step Python loop, best of 3)"] = (
         f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
     )
-    write_results(facts, imp, api, events, console_list, segments, reach)
+    write_results(facts, imp, api, events, console_list, segments, reach, exports)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
         print(f"profile: {DATA / 'import-profile.txt'}")

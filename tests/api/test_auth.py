@@ -33,6 +33,8 @@ SCOPES = {
     ("POST", "/api/v1/segments/{ref}/refresh"): "write",
     ("GET", "/api/v1/segments/{ref}/history"): "read",
     ("GET", "/api/v1/segments/{ref}/export"): "write",
+    ("GET", "/api/v1/exports"): "read",
+    ("GET", "/api/v1/exports/{table}"): "read",
     ("GET", "/api/v1/contacts"): "read",
     ("POST", "/api/v1/contacts"): "write",
     ("GET", "/api/v1/contacts/{ref}"): "read",
@@ -119,6 +121,7 @@ SAMPLE = {
     "campaign_id": "1",
     "key": "welcome",
     "spend_id": "1",
+    "table": "contact",
 }
 
 

@@ -105,8 +105,8 @@ def test_user_errors_are_one_line_with_exit_1(database_url: str, tmp_path: Path)
     assert code == 1 and "no such file" in err
     code, _, _ = siyu("import")
     assert code == 2
-    code, _, _ = siyu("export", "nothing")
-    assert code == 2
+    code, _, err = siyu("export", "nothing")
+    assert code == 1 and "no table 'nothing' to export" in err
 
 
 def test_search_tags_notes(database_url: str, orders_file: Path) -> None:

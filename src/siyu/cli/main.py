@@ -25,7 +25,8 @@ from siyu.engage.journeys.cli import app as journey_app
 from siyu.engage.suppressions_cli import app as suppression_app
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
-from siyu.ingest.cli import export_command, import_command
+from siyu.exports.cli import export_command
+from siyu.ingest.cli import import_command
 from siyu.ingest.inbound.links_cli import app as link_app
 from siyu.kit.actor import Actor
 from siyu.segments.cli import app as segment_app

@@ -42,6 +42,7 @@ NAV = (
     ("/campaigns", N_("Campaigns")),
     ("/channels", N_("Channels")),
     ("/handover", N_("Handover")),
+    ("/exports", N_("Exports")),
     ("/audit", N_("Audit log")),
     ("/settings", N_("Settings")),
 )
