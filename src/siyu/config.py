@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     )
     message_costs: str = Field(
         default="aliyun_sms=0.045,tencent_sms=0.045",
-        description="What one message costs per channel kind, in yuan (kind=amount, comma separated).",
+        description="What one message costs per channel kind, in yuan (kind=amount, …).",
     )
     rfm_window_days: int = Field(
         default=365, ge=1, description="RFM scores read the orders of this many days back."

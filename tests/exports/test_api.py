@@ -37,17 +37,19 @@ def audit(session: Session) -> list[tuple[str, str | None, dict]]:
 
 
 def test_the_list_of_tables(api: Api) -> None:
-    listed = {t["name"]: t for t in api.ok("GET", "/api/v1/exports", scope="read")}
+    listed = {t["name"]: t for t in api.ok("GET", "/api/v1/exports", scope="write")}
     assert listed["contact"]["rows"] == 3
     assert (
         "password_hash" not in listed["staff_user"]["columns"] if "staff_user" in listed else True
     )
-    assert "audit_event" not in listed  # a read key acts as a viewer
+    assert "audit_event" not in listed  # a write key acts as an operator
     assert "audit_event" in {t["name"] for t in api.ok("GET", "/api/v1/exports")}
+    # Reading is not taking away: a read key may not export.
+    assert api.get("/api/v1/exports", scope="read").status_code == 403
 
 
 def test_csv_streams_with_its_headers(api: Api, session: Session) -> None:
-    response = api.get("/api/v1/exports/contact_order?format=csv&bom=true", scope="read")
+    response = api.get("/api/v1/exports/contact_order?format=csv&bom=true", scope="write")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"].startswith(
@@ -58,7 +60,7 @@ def test_csv_streams_with_its_headers(api: Api, session: Session) -> None:
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [r["platform_order_id"] for r in rows] == ["T1001", "J2001", "J2002"]
     assert rows[0]["placed_at"] == "2024-03-01T02:30:15.123456Z"
-    key = api.keys.ids["read"]
+    key = api.keys.ids["write"]
     assert audit(session) == [(f"apikey:{key}", "contact_order", {"format": "csv", "rows": 3})]
 
 
@@ -88,11 +90,11 @@ def test_parquet_comes_from_a_finished_file(api: Api, session: Session) -> None:
 @pytest.mark.parametrize(
     ("url", "scope", "status", "needle"),
     [
-        ("/api/v1/exports/nothing", "read", 404, "no table 'nothing'"),
-        ("/api/v1/exports/contact?format=xlsx", "read", 422, "choose one of csv"),
-        ("/api/v1/exports/contact?since=2024-02-30", "read", 422, "not a date or time"),
-        ("/api/v1/exports/contact_tag?segment=复购客户", "read", 422, "not kept per customer"),
-        ("/api/v1/exports/audit_event", "read", 403, "may not read the audit log"),
+        ("/api/v1/exports/nothing", "write", 404, "no table 'nothing'"),
+        ("/api/v1/exports/contact?format=xlsx", "write", 422, "choose one of csv"),
+        ("/api/v1/exports/contact?since=2024-02-30", "write", 422, "not a date or time"),
+        ("/api/v1/exports/contact_tag?segment=复购客户", "write", 422, "not kept per customer"),
+        ("/api/v1/exports/audit_event", "write", 403, "may not read the audit log"),
         ("/api/v1/exports/staff_user", "write", 403, "may not manage staff"),
     ],
 )

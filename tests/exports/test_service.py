@@ -233,16 +233,24 @@ def test_staff_export_only_their_own_customers(session: Session, pool: Pool) -> 
     assert "audit_event" not in listed and "contact_tag" not in listed
 
 
-def test_viewers_export_the_pool_but_not_the_audit_log_or_accounts(
+def test_operators_export_the_pool_but_not_the_audit_log_or_accounts(
     session: Session, pool: Pool
 ) -> None:
-    viewer = Actor("staff:kan", staff_id=None, role="viewer")
-    assert len(jsonl_rows(exported(session, "contact", "jsonl", actor=viewer))) == 3
+    operator = Actor("staff:kan", staff_id=None, role="operator")
+    assert len(jsonl_rows(exported(session, "contact", "jsonl", actor=operator))) == 3
     for table in ("audit_event", "staff_user", "staff_api_key", "event_source"):
         with pytest.raises(Forbidden):
-            service.plan_export(session, actor=viewer, table=table)
-    listed = {t["name"] for t in service.list_tables(session, actor=viewer)}
+            service.plan_export(session, actor=operator, table=table)
+    listed = {t["name"] for t in service.list_tables(session, actor=operator)}
     assert "contact_tag" in listed and "audit_event" not in listed
+
+
+def test_viewers_look_but_do_not_take_the_pool_away(session: Session, pool: Pool) -> None:
+    viewer = Actor("staff:kan", staff_id=None, role="viewer")
+    with pytest.raises(Forbidden, match="export"):
+        service.plan_export(session, actor=viewer, table="contact")
+    with pytest.raises(Forbidden, match="export"):
+        service.list_tables(session, actor=viewer)
 
 
 def test_each_export_is_in_the_audit_log(session: Session, pool: Pool) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from siyu.api.deps import DbSession, Reader
+from siyu.api.deps import DbSession, Writer
 from siyu.exports import service
 from siyu.exports.web import export_response
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["exports"])
 
 
 @router.get("/exports", summary="The tables this key may export, with their row counts")
-def list_tables(session: DbSession, actor: Reader) -> list[dict[str, Any]]:
+def list_tables(session: DbSession, actor: Writer) -> list[dict[str, Any]]:
     return service.list_tables(session, actor=actor)
 
 
@@ -27,7 +27,7 @@ def list_tables(session: DbSession, actor: Reader) -> list[dict[str, Any]]:
 def export_table(
     table: str,
     session: DbSession,
-    actor: Reader,
+    actor: Writer,
     format: str = Query("csv", description="csv, jsonl or parquet"),
     since: str | None = Query(None, description="From this date or time on (SIYU_TIMEZONE)"),
     until: str | None = Query(None, description="Before this date or time (SIYU_TIMEZONE)"),

@@ -30,7 +30,7 @@ EXCLUDED_COLUMNS: dict[tuple[str, str], str] = {
 # Tables never exported, and why: none today. The schema's own bookkeeping is not in metadata.
 EXCLUDED_TABLES: dict[str, str] = {}
 
-# Tables only some roles may export (siyu.staff.permissions), beyond "read" for every table:
+# Tables only some roles may export (siyu.staff.permissions), beyond "export" for every table:
 # the audit log is for those who may read it, staff accounts and keys for those who manage them.
 TABLE_ACTIONS = {
     "audit_event": "audit",

@@ -14,10 +14,25 @@ from siyu.kit.actor import Actor
 
 ACTIONS = {
     "admin": frozenset(
-        {"read", "note", "tag", "edit", "create", "import", "segment", "reach", "manage", "audit"}
+        {
+            "read",
+            "note",
+            "tag",
+            "edit",
+            "create",
+            "import",
+            "segment",
+            "reach",
+            "export",
+            "manage",
+            "audit",
+        }  # fmt: skip
     ),
-    "operator": frozenset({"read", "note", "tag", "edit", "create", "import", "segment", "reach"}),
-    "staff": frozenset({"read", "note", "tag"}),
+    "operator": frozenset(
+        {"read", "note", "tag", "edit", "create", "import", "segment", "reach", "export"}
+    ),
+    # Staff export their own customers only (siyu.exports); a viewer may look, not take away.
+    "staff": frozenset({"read", "note", "tag", "export"}),
     "viewer": frozenset({"read"}),
 }
 VERBS = {
@@ -29,6 +44,7 @@ VERBS = {
     "import": "import files",
     "segment": "create or change segments",
     "reach": "send campaigns or change channels and journeys",
+    "export": "export data",
     "manage": "manage staff and API keys",
     "audit": "read the audit log",
 }
