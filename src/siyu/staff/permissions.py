@@ -26,7 +26,7 @@ ACTIONS = {
             "export",
             "manage",
             "audit",
-        }  # fmt: skip
+        }
     ),
     "operator": frozenset(
         {"read", "note", "tag", "edit", "create", "import", "segment", "reach", "export"}
