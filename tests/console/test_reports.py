@@ -114,7 +114,7 @@ def test_spend_by_form_and_csv_and_the_cost_per_customer(
         files={
             "file": (
                 "spend.csv",
-                "month,channel,amount\n2025-02,jd,90\n2025-13,jd,1\n".encode(),
+                b"month,channel,amount\n2025-02,jd,90\n2025-13,jd,1\n",
                 "text/csv",
             )
         },
