@@ -247,6 +247,7 @@ def write_results(
     segments: dict[str, Any] | None = None,
     reach: dict[str, Any] | None = None,
     exports: dict[str, Any] | None = None,
+    earnings: dict[str, Any] | None = None,
 ) -> None:
     rows = imp["rows_read"]
     lines = [
@@ -323,6 +324,9 @@ def write_results(
     from benchmarks import exports as export_bench
 
     lines += export_bench.lines(exports, verdict)
+    from benchmarks import measure as measure_bench
+
+    lines += measure_bench.lines(earnings, verdict)
     RESULTS.write_text("\n".join(lines))
 
 
@@ -355,6 +359,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-exports", action="store_true", help="leave exports unmeasured")
     parser.add_argument(
         "--export-contacts", type=int, default=1_000_000, help="contacts in the exported table"
+    )
+    parser.add_argument(
+        "--skip-measure", action="store_true", help="leave cohorts and report pages unmeasured"
+    )
+    parser.add_argument(
+        "--measure-orders", type=int, default=10_000_000, help="orders behind the reports"
     )
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
@@ -400,10 +410,16 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import exports as export_bench
 
         exports = export_bench.measure(DATA, args.export_contacts, fresh_database)
+    earnings = None
+    if not args.skip_measure:
+        print("reports benchmark (cohorts, repurchase, report pages)")
+        from benchmarks import measure as measure_bench
+
+        earnings = measure_bench.measure(DATA, args.measure_orders // 10, args.measure_orders)
     facts["CPU probe (5M-step Python loop, best of 3)"] = (
         f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
     )
-    write_results(facts, imp, api, events, console_list, segments, reach, exports)
+    write_results(facts, imp, api, events, console_list, segments, reach, exports, earnings)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
         print(f"profile: {DATA / 'import-profile.txt'}")
