@@ -1,5 +1,6 @@
 """Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
 
+from siyu.analytics.clv.models import ClvFit, ClvPrediction
 from siyu.analytics.models import RfmScore
 from siyu.audit.models import AuditEvent
 from siyu.contacts.models import (
@@ -51,6 +52,8 @@ __all__ = [
     "Base",
     "ChannelCode",
     "ChannelCodeScan",
+    "ClvFit",
+    "ClvPrediction",
     "Contact",
     "ContactAlias",
     "ContactConsent",
