@@ -36,6 +36,7 @@ NAV = (
     ("/journeys", N_("Journeys")),
     ("/funnel", N_("Lead to deal")),
     ("/rfm", N_("RFM")),
+    ("/clv", N_("Lifetime value")),
     ("/imports", N_("Imports")),
     ("/inbound", N_("Forms and QR codes")),
     ("/links", N_("Links")),
