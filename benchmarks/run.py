@@ -246,6 +246,7 @@ def write_results(
     console_list: dict[str, Any] | None = None,
     segments: dict[str, Any] | None = None,
     reach: dict[str, Any] | None = None,
+    clv: dict[str, Any] | None = None,
 ) -> None:
     rows = imp["rows_read"]
     lines = [
@@ -319,6 +320,9 @@ def write_results(
     from benchmarks import reach as reach_bench
 
     lines += reach_bench.lines(reach, verdict)
+    from benchmarks import clv as clv_bench
+
+    lines += clv_bench.lines(clv, verdict)
     RESULTS.write_text("\n".join(lines))
 
 
@@ -348,6 +352,9 @@ def main(argv: list[str] | None = None) -> None:
         default=200_000,
         help="recipients of the PostgreSQL runs (one worker, then two); 0 skips them",
     )
+    parser.add_argument("--skip-clv", action="store_true", help="leave lifetime value unmeasured")
+    parser.add_argument("--clv-contacts", type=int, default=1_000_000, help="contacts for CLV")
+    parser.add_argument("--clv-orders", type=int, default=10_000_000, help="orders for CLV")
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
 
@@ -386,10 +393,16 @@ def main(argv: list[str] | None = None) -> None:
                 "SIYU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
             ),
         )
+    clv = None
+    if not args.skip_clv:
+        print("lifetime value benchmark")
+        from benchmarks import clv as clv_bench
+
+        clv = clv_bench.measure(DATA, args.clv_contacts, args.clv_orders)
     facts["CPU probe (5M-step Python loop, best of 3)"] = (
         f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
     )
-    write_results(facts, imp, api, events, console_list, segments, reach)
+    write_results(facts, imp, api, events, console_list, segments, reach, clv)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
         print(f"profile: {DATA / 'import-profile.txt'}")

@@ -11,16 +11,19 @@ calibration end on 30 September). Then
 - monetary: the mean value of the repeat days (the first is left out, as Gamma-Gamma wants).
 
 The database groups the orders by buyer and day and then by buyer, so one row per buyer leaves
-it, whatever the number of orders; the rows are read in batches into numpy arrays.
+it, whatever the number of orders; the rows are read in batches into numpy arrays, sorted by
+contact id.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from siyu.config import get_settings
@@ -41,6 +44,7 @@ _DAY = {
     "sqlite": "(CAST(strftime('%s', placed_at) AS INTEGER) + :offset) / 86400",
     "postgresql": "CAST(floor((EXTRACT(EPOCH FROM placed_at) + :offset) / 86400) AS INTEGER)",
 }
+_UNIXEPOCH_DAY = "(unixepoch(placed_at) + :offset) / 86400"
 # See analytics.rfm: a scan and a sort beat the (contact_id, placed_at) index's random lookups.
 _SCAN = {"sqlite": "NOT INDEXED", "postgresql": ""}
 _PURCHASE_DAYS = """
@@ -55,7 +59,6 @@ _SUMMARY = f"""
         min(day * {_SHIFT} + value + {_BIAS})
     FROM ({_PURCHASE_DAYS}) AS purchase_day
     GROUP BY contact_id
-    ORDER BY contact_id
 """
 _HOLDOUT = f"""
     SELECT contact_id, count(*) FROM ({_PURCHASE_DAYS}) AS purchase_day GROUP BY contact_id
@@ -84,12 +87,12 @@ class Summary:
         return int(np.count_nonzero(self.x))
 
 
-def _bounds(session: Session, first: date | None, last: date) -> dict[str, object]:
+def _bounds(session: Session, first: date | None, last: date) -> dict[str, Any]:
     """Parameters for the orders placed on the days first..last (local dates)."""
     settings = get_settings()
     zone = settings.zone
     end = datetime.combine(last + timedelta(days=1), time(), zone)
-    start = datetime.combine(first, time(), zone) if first else datetime(1, 1, 2, tzinfo=zone)
+    start = datetime.combine(first, time(), zone) if first else datetime(1970, 1, 1, tzinfo=UTC)
     stored = time_storage(session)
     offset = end.utcoffset()
     return {
@@ -101,20 +104,45 @@ def _bounds(session: Session, first: date | None, last: date) -> dict[str, objec
     }
 
 
-def _rows(session: Session, sql: str, parameters: dict[str, object], width: int) -> np.ndarray:
-    dialect = session.get_bind().dialect.name
-    statement = text(sql.format(day=_DAY[dialect], scan=_SCAN[dialect])).bindparams(
-        bindparam("statuses", expanding=True)
-    )
-    result = session.execute(statement.execution_options(yield_per=BATCH), parameters)
-    batches = [np.array(batch, dtype=np.int64) for batch in result.partitions()]
-    batches = [b.reshape(-1, width) for b in batches if len(b)]
+def _driver_sql(dialect: str, sql: str, parameters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The statement in the driver's own placeholders, the statuses spelt out one by one."""
+    parameters = dict(parameters)
+    statuses = parameters.pop("statuses")
+    names = [f"status_{n}" for n in range(len(statuses))]
+    parameters.update(zip(names, statuses, strict=True))
+    sql = sql.replace(":statuses", "(" + ", ".join(f":{name}" for name in names) + ")")
+    if dialect == "postgresql":  # psycopg: %(name)s; sqlite3 takes :name as it is
+        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
+    return sql, parameters
+
+
+def _rows(session: Session, sql: str, parameters: dict[str, Any], width: int) -> np.ndarray:
+    """The rows of one aggregate as an int64 array, read in batches straight from the driver:
+    building SQLAlchemy rows cost more than the query itself (4 s of 8 for 100,000 buyers).
+    On PostgreSQL a named (server-side) cursor keeps the client's memory to one batch."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    day = _DAY[dialect]
+    if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 38):
+        day = _UNIXEPOCH_DAY  # a third cheaper than strftime's text round trip
+    text_sql, values = _driver_sql(dialect, sql.format(day=day, scan=_SCAN[dialect]), parameters)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor(name="clv_summary") if dialect == "postgresql" else raw.cursor()
+    try:
+        cursor.execute(text_sql, values)
+        batches = []
+        while batch := cursor.fetchmany(BATCH):
+            batches.append(np.array(batch, dtype=np.int64).reshape(-1, width))
+    finally:
+        cursor.close()
     return np.concatenate(batches) if batches else np.empty((0, width), dtype=np.int64)
 
 
 def extract(session: Session, *, until: date, unit: str) -> Summary:
     """The summary of every buyer with a purchase on or before `until` (a local date)."""
     rows = _rows(session, _SUMMARY, _bounds(session, None, until), 6)
+    rows = rows[np.argsort(rows[:, 0], kind="stable")]  # grouped need not mean sorted
     contact_id, days, first, last, total, first_key = rows.T
     first_value = first_key - first * _SHIFT - _BIAS
     x = days - 1
