@@ -29,6 +29,9 @@ def test_the_page_before_and_after_a_fit(signed_in: Browser, session: Session) -
 
     buyers(session, 30)
     service.fit(session, until=date(2025, 9, 30), unit="week")
+    # The check is made on request only; the form suggests halfway through the history.
+    plain = signed_in.get("/clv")
+    assert 'id="chart-clv"' not in plain.text and 'name="until" value="20' in plain.text
     page = signed_in.get("/clv?until=2025-05-31")
     assert "尚未拟合" not in page.text and "BG/NBD" in page.text and "Gamma-Gamma" in page.text
     assert "复购买家" in page.text

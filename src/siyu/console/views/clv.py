@@ -10,7 +10,7 @@ from datetime import date, datetime
 from fastapi import APIRouter, Response
 
 from siyu.analytics.clv import service
-from siyu.analytics.clv.holdout import holdout
+from siyu.analytics.clv.holdout import default_until, holdout
 from siyu.console.page import Page, SignedIn, toast
 from siyu.console.views.customers import error_text
 from siyu.errors import Invalid, SiyuError
@@ -48,7 +48,8 @@ def _csv(data: dict) -> Response:
 @router.get("/clv")
 def clv_page(page: SignedIn, until: str = "", format: str = "") -> Response:
     last = service.last_fit(page.session, actor=page.actor)
-    check, problem = _check(page, until) if last or until or format else (None, None)
+    # The check refits on the calibration part (seconds on a million buyers): only on request.
+    check, problem = _check(page, until) if until or format else (None, None)
     if format == "csv":
         if check is None:
             return page.render("error.html", status=400, code=400, title=page.gettext(
@@ -74,8 +75,14 @@ def clv_page(page: SignedIn, until: str = "", format: str = "") -> Response:
         check=check,
         problem=problem,
         chart=chart,
-        until=until,
+        until=until or _suggested(page),
     )
+
+
+def _suggested(page: Page) -> str:
+    """Halfway through the order history, as the default calibration end of the check."""
+    found = default_until(page.session, service.today())
+    return found.isoformat() if found else ""
 
 
 @router.post("/clv/fit")
