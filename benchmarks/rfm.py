@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from benchmarks.run import DATA, cpu_probe, fresh_database
 from siyu.analytics import rfm
@@ -74,12 +75,7 @@ FROM (
 """
 
 
-def build(path: Path, contacts: int, orders: int) -> None:
-    url = fresh_database(path)
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(_CONTACTS), {"contacts": contacts})
-        connection.execute(text(_IDENTITIES))
+def fill_orders(engine: Engine, contacts: int, orders: int) -> None:
     step = 1_000_000
     for first in range(1, orders + 1, step):
         with engine.begin() as connection:
@@ -87,6 +83,21 @@ def build(path: Path, contacts: int, orders: int) -> None:
                 text(_ORDERS),
                 {"first": first, "last": min(first + step - 1, orders), "contacts": contacts},
             )
+
+
+def build(
+    path: Path,
+    contacts: int,
+    orders: int,
+    fill: Callable[[Engine, int, int], None] = fill_orders,
+) -> None:
+    """The database; `fill` writes the orders (benchmarks/clv.py simulates them instead)."""
+    url = fresh_database(path)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(_CONTACTS), {"contacts": contacts})
+        connection.execute(text(_IDENTITIES))
+    fill(engine, contacts, orders)
     with engine.begin() as connection:
         connection.execute(text(_ROLLUPS))
         connection.execute(

@@ -248,6 +248,7 @@ def write_results(
     reach: dict[str, Any] | None = None,
     exports: dict[str, Any] | None = None,
     earnings: dict[str, Any] | None = None,
+    clv: dict[str, Any] | None = None,
 ) -> None:
     rows = imp["rows_read"]
     lines = [
@@ -327,6 +328,9 @@ def write_results(
     from benchmarks import measure as measure_bench
 
     lines += measure_bench.lines(earnings, verdict)
+    from benchmarks import clv as clv_bench
+
+    lines += clv_bench.lines(clv, verdict)
     RESULTS.write_text("\n".join(lines))
 
 
@@ -366,6 +370,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--measure-orders", type=int, default=10_000_000, help="orders behind the reports"
     )
+    parser.add_argument("--skip-clv", action="store_true", help="leave lifetime value unmeasured")
+    parser.add_argument("--clv-contacts", type=int, default=1_000_000, help="contacts for CLV")
+    parser.add_argument("--clv-orders", type=int, default=10_000_000, help="orders for CLV")
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
 
@@ -416,10 +423,16 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import measure as measure_bench
 
         earnings = measure_bench.measure(DATA, args.measure_orders // 10, args.measure_orders)
+    clv = None
+    if not args.skip_clv:
+        print("lifetime value benchmark")
+        from benchmarks import clv as clv_bench
+
+        clv = clv_bench.measure(DATA, args.clv_contacts, args.clv_orders)
     facts["CPU probe (5M-step Python loop, best of 3)"] = (
         f"{probe_before * 1000:.0f} ms before the measurements, {cpu_probe() * 1000:.0f} ms after"
     )
-    write_results(facts, imp, api, events, console_list, segments, reach, exports, earnings)
+    write_results(facts, imp, api, events, console_list, segments, reach, exports, earnings, clv)
     if imp.get("profile"):
         (DATA / "import-profile.txt").write_text(imp["profile"])
         print(f"profile: {DATA / 'import-profile.txt'}")

@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     rfm_window_days: int = Field(
         default=365, ge=1, description="RFM scores read the orders of this many days back."
     )
+    clv_horizon_days: int = Field(
+        default=90, ge=1, description="Lifetime value: expected purchases over this many days."
+    )
+    clv_months: int = Field(
+        default=12, ge=1, le=120, description="Lifetime value: CLV sums this many months ahead."
+    )
+    clv_monthly_discount: float = Field(
+        default=0.01, ge=0, lt=1, description="Lifetime value: monthly discount rate of CLV."
+    )
+    clv_unit: str = Field(
+        default="week",
+        pattern="^(day|week)$",
+        description="Lifetime value: the time unit of the fit (day or week).",
+    )
     lifecycle_loyal_orders: int = Field(
         default=4, ge=2, description="Paid orders that make a buyer loyal (two make a repeat)."
     )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from siyu import __version__
 from siyu.analytics.api import router as analytics_router
+from siyu.analytics.clv.api import router as clv_router
 from siyu.api import problems
 from siyu.audit.api import router as audit_router
 from siyu.console.app import mount as mount_console
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
         ingest_router,
         staff_router,
         analytics_router,
+        clv_router,
         audit_router,
         segments_router,
         engage_router,

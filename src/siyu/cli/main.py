@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from siyu.analytics.cli import app as report_app
 from siyu.analytics.cli import spend_app
+from siyu.analytics.clv.cli import app as clv_app
 from siyu.audit.cli import app as audit_app
 from siyu.cli.output import console, fail, print_json
 from siyu.config import get_settings
@@ -72,6 +73,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(source_app, name="source")
 app.add_typer(report_app, name="report")
 app.add_typer(spend_app, name="spend")
+app.add_typer(clv_app, name="clv")
 app.add_typer(audit_app, name="audit")
 app.add_typer(link_app, name="link")
 app.add_typer(segment_app, name="segment")

@@ -37,6 +37,7 @@ NAV = (
     ("/funnel", N_("Lead to deal")),
     ("/rfm", N_("RFM")),
     ("/reports", N_("Reports")),
+    ("/clv", N_("Lifetime value")),
     ("/imports", N_("Imports")),
     ("/inbound", N_("Forms and QR codes")),
     ("/links", N_("Links")),

@@ -1,6 +1,8 @@
 """Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
 
 from siyu.analytics.models import MarketingSpend, RfmScore
+from siyu.analytics.clv.models import ClvFit, ClvPrediction
+from siyu.analytics.models import RfmScore
 from siyu.audit.models import AuditEvent
 from siyu.contacts.models import (
     Contact,
@@ -51,6 +53,8 @@ __all__ = [
     "Base",
     "ChannelCode",
     "ChannelCodeScan",
+    "ClvFit",
+    "ClvPrediction",
     "Contact",
     "ContactAlias",
     "ContactConsent",

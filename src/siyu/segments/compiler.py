@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
+from siyu.analytics.clv.models import ClvPrediction
 from siyu.analytics.models import RfmScore
 from siyu.config import get_settings
 from siyu.contacts.models import (
@@ -52,6 +53,7 @@ from siyu.db.types import UTCDateTime
 from siyu.events.models import Event
 from siyu.segments.checks import QueryError, nearest
 from siyu.segments.fields import (
+    CLV_COLUMNS,
     DURATION_UNITS,
     FIELDS,
     IDENTITY_GROUPS,
@@ -158,8 +160,8 @@ class _Compiler:
             return self.json_test(CONTACT.c.traits, "channel_code", node)
         if name == "owner":
             return self.owner(node)
-        if name in RFM_COLUMNS:
-            return self.rfm(node)
+        if name in RFM_COLUMNS or name in CLV_COLUMNS:
+            return self.stored(node)
         if name == "stage":
             return self.text_test(CONTACT.c.lifecycle_stage, node)
         kind = FIELDS[name].type
@@ -247,24 +249,27 @@ class _Compiler:
         wrapped = literal(",") + column + literal(",")
         return and_(column.is_not(None), self.position(wrapped, f",{node['value']},") > 0)
 
-    def rfm(self, node: dict[str, Any]) -> ColumnElement[bool]:
-        """A score from the last RFM refresh; a contact with none has no value, so `!=`,
-        `not in` and `is not set` include it."""
-        column = RfmScore.__table__.c[RFM_COLUMNS[node["field"]]]
-        scores = select(RfmScore.contact_id)
+    def stored(self, node: dict[str, Any]) -> ColumnElement[bool]:
+        """A figure from the last RFM refresh or lifetime value fit; a contact with none has
+        no value, so `!=`, `not in` and `is not set` include it."""
+        name = node["field"]
+        model: Any = RfmScore if name in RFM_COLUMNS else ClvPrediction
+        column = model.__table__.c[{**RFM_COLUMNS, **CLV_COLUMNS}[name]]
+        scores = select(model.contact_id)
         op, value = node["op"], node.get("value")
         if op == "is_set":
-            return self.holds(scores, RfmScore.contact_id)
+            return self.holds(scores, model.contact_id)
         if op == "is_not_set":
-            return not_(self.holds(scores, RfmScore.contact_id))
+            return not_(self.holds(scores, model.contact_id))
         if op in ("!=", "not_in"):
             positive = {"op": "=" if op == "!=" else "in", "value": value}
-            return not_(self.rfm({**node, **positive}))
+            return not_(self.stored({**node, **positive}))
         if op == "contains":
             test = self.position(column, value) > 0
         else:
-            test = _compare(column, op, value, nullable=False)
-        return self.holds(scores.where(test), RfmScore.contact_id)
+            plain = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+            test = _compare(column, op, plain, nullable=False)
+        return self.holds(scores.where(test), model.contact_id)
 
     def owner(self, node: dict[str, Any]) -> ColumnElement[bool]:
         op, value = node["op"], node.get("value")
@@ -501,7 +506,7 @@ def _cost(node: dict[str, Any]) -> int:
         return _cost(node["not"])
     if "field" in node:
         name = node["field"]
-        if name in RFM_COLUMNS:
+        if name in RFM_COLUMNS or name in CLV_COLUMNS:
             return LOOKUP
         return (
             TRAIT if name.startswith(TRAITS_PREFIX) or name in ("channel_code", "owner") else COLUMN

@@ -62,6 +62,11 @@ FIELDS: dict[str, Field] = {
         Field("rfm.r", NUMBER, "RFM recency score", "R 分"),
         Field("rfm.f", NUMBER, "RFM frequency score", "F 分"),
         Field("rfm.m", NUMBER, "RFM monetary score", "M 分"),
+        # From analytics.clv's last fit; a contact that was no buyer then has none.
+        Field("clv.p_alive", NUMBER, "probability still a customer (0–1)", "仍活跃概率"),
+        Field("clv.expected_purchases", NUMBER, "expected purchases", "预计购买次数"),
+        Field("clv.expected_spend", MONEY, "expected spend per purchase", "预计每单消费"),
+        Field("clv.value", MONEY, "lifetime value (CLV)", "客户终生价值"),
     )
 }
 # Where the rfm.* fields are read.
@@ -71,6 +76,13 @@ RFM_COLUMNS = {
     "rfm.r": "recency_score",
     "rfm.f": "frequency_score",
     "rfm.m": "monetary_score",
+}
+# Where the clv.* fields are read (analytics_clv_prediction).
+CLV_COLUMNS = {
+    "clv.p_alive": "p_alive",
+    "clv.expected_purchases": "expected_purchases",
+    "clv.expected_spend": "expected_spend",
+    "clv.value": "clv",
 }
 # traits.<key>: anything a shop export, form or identify call stored on the contact.
 TRAITS_PREFIX = "traits."
@@ -170,4 +182,4 @@ DURATION_UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 
 def known_names() -> list[str]:
     """Every name a condition can start with, for "did you mean" suggestions."""
-    return [*FIELDS, *FUNCTIONS, "traits", "rfm"]
+    return [*FIELDS, *FUNCTIONS, "traits", "rfm", "clv"]

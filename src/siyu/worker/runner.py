@@ -55,6 +55,7 @@ def poller(name: str) -> Callable[[Poller], Poller]:
 
 def _load_handlers() -> None:
     # Domain task modules register themselves on import.
+    import siyu.analytics.clv.tasks
     import siyu.analytics.tasks
     import siyu.contacts.tasks
     import siyu.engage.journeys.tasks

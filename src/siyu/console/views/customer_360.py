@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import RedirectResponse
 
+from siyu.analytics.clv import service as clv_service
 from siyu.console.labels import LIFECYCLE_STAGES, N_, PLATFORMS, RFM_SEGMENTS
 from siyu.console.page import Page, SignedIn, toast
 from siyu.console.views.customers import CHANNELS, FORBIDDEN, error_text
@@ -146,6 +147,11 @@ def _activity(page: Page, contact_id: int, cursor: str | None) -> dict[str, Any]
     }
 
 
+def _clv(page: Page, contact_id: int) -> dict[str, Any] | None:
+    found = clv_service.prediction_of(page.session, contact_id)
+    return {**found, "fitted_at": _time(found["fitted_at"])} if found else None
+
+
 def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, Any]:
     data = contacts_service.profile(page.session, contact, recent_orders=0)
     for key in ("first_order_at", "last_order_at", "created_at", "updated_at"):
@@ -188,6 +194,7 @@ def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, A
         "stage_history": [
             {**item, "changed_at": _time(item["changed_at"])} for item in data["lifecycle_history"]
         ],
+        "clv": _clv(page, contact.id),
         "rfm": data["rfm"],
         "rfm_segment_name": page.gettext(RFM_SEGMENTS[data["rfm"]["segment"]])
         if data["rfm"]
