@@ -1,8 +1,7 @@
 """Imports every model so Base.metadata knows the whole schema (Alembic, tests)."""
 
-from siyu.analytics.models import MarketingSpend, RfmScore
 from siyu.analytics.clv.models import ClvFit, ClvPrediction
-from siyu.analytics.models import RfmScore
+from siyu.analytics.models import MarketingSpend, RfmScore
 from siyu.audit.models import AuditEvent
 from siyu.contacts.models import (
     Contact,
