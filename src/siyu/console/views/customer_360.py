@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import RedirectResponse
 
+from siyu.analytics import next_steps
 from siyu.analytics.clv import service as clv_service
 from siyu.console.labels import LIFECYCLE_STAGES, N_, PLATFORMS, RFM_SEGMENTS
 from siyu.console.page import Page, SignedIn, toast
@@ -195,6 +196,8 @@ def _profile_context(page: Page, contact: Contact, sidebar: bool) -> dict[str, A
             {**item, "changed_at": _time(item["changed_at"])} for item in data["lifecycle_history"]
         ],
         "clv": _clv(page, contact.id),
+        "next_steps": next_steps.next_steps(page.session, actor=page.actor, contact=contact),
+        "can_enrol": _may(page, contact, "reach"),
         "rfm": data["rfm"],
         "rfm_segment_name": page.gettext(RFM_SEGMENTS[data["rfm"]["segment"]])
         if data["rfm"]
@@ -441,3 +444,27 @@ def _contact_or_none(page: Page, ref: str) -> Contact | None:
         return _contact(page, ref)
     except Forbidden:
         return None
+
+
+@router.post("/customers/{ref}/enrol")
+def enrol(
+    page: SignedIn,
+    ref: str,
+    journey_id: Annotated[int, Form()],
+    step: Annotated[str, Form()] = "",
+    sidebar: Sidebar = "",
+) -> Response:
+    """A next step's one click: start the chosen journey for this customer."""
+    contact = _contact_or_none(page, ref)
+    if contact is None:
+        return _forbidden(page)
+    try:
+        journey = next_steps.enrol_now(
+            page.session, actor=page.actor, contact=contact, journey_id=journey_id, reason=step
+        )
+    except SiyuError as error:
+        return _failed(page, contact.id, bool(sidebar), error)
+    message = page.gettext("Started %(journey)s for this customer.", journey=journey.name)
+    if page.is_htmx:
+        return toast(Response(status_code=204), message)
+    return page.redirect(_url(contact.id, bool(sidebar), "#next-steps"), flash=message)
