@@ -105,19 +105,28 @@ def recent_sends(
     found: dict[int, list[tuple[str, datetime]]] = {}
     if not contact_ids:
         return found
+    # Only the (contact_id, sent_at) index may answer this. State and category are checked
+    # here, not in SQL: while a campaign goes out the planner's statistics still see few
+    # `sent` rows and chose the state index, reading every sent message for each batch
+    # (1.7 s a batch of 400 on PostgreSQL at 150,000 sent).
     for batch in chunked(list(contact_ids), 2000):
         query = (
-            select(EngageMessage.contact_id, EngageChannel.kind, EngageMessage.sent_at)
+            select(
+                EngageMessage.contact_id,
+                EngageChannel.kind,
+                EngageMessage.sent_at,
+                EngageMessage.state,
+                EngageMessage.category,
+            )
             .join(EngageChannel, EngageChannel.id == EngageMessage.channel_id)
             .where(
                 one_of(session, EngageMessage.contact_id, batch),
                 EngageMessage.sent_at >= since,
-                EngageMessage.category == "marketing",
-                EngageMessage.state.in_(CAPPED_STATES),
             )
         )
-        for contact_id, kind, sent_at in session.execute(query):
-            found.setdefault(contact_id, []).append((kind, sent_at))
+        for contact_id, kind, sent_at, state, category in session.execute(query):
+            if category == "marketing" and state in CAPPED_STATES:
+                found.setdefault(contact_id, []).append((kind, sent_at))
     return found
 
 
