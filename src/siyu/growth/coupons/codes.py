@@ -18,3 +18,9 @@ def new_code(prefix: str) -> str:
 def normalise_code(text: str | None) -> str:
     """What a customer or a shop export wrote, as stored: no spaces or dashes, upper case."""
     return re.sub(r"[\s\-]", "", text or "").upper()
+
+
+def yuan(fen: int) -> str:
+    """¥ amounts as people say them: 20, 19.90."""
+    whole, cents = divmod(fen, 100)
+    return f"{whole}" if not cents else f"{whole}.{cents:02d}"

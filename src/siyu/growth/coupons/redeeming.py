@@ -17,11 +17,10 @@ from siyu.audit import service as audit
 from siyu.contacts.models import PURCHASE_STATUSES, ContactOrder
 from siyu.db.types import utcnow
 from siyu.errors import Conflict, Invalid, NotFound
-from siyu.growth.coupons.codes import normalise_code
+from siyu.growth.coupons.codes import normalise_code, yuan
 from siyu.growth.coupons.models import GrowthCoupon, GrowthCouponDefinition
 from siyu.kit.actor import Actor
 from siyu.kit.chunks import chunked
-from siyu.kit.normalize import fen_to_yuan
 from siyu.kit.timeutil import isoformat
 from siyu.segments import pending
 from siyu.staff.permissions import allow
@@ -76,8 +75,8 @@ def redeem(
         raise Invalid(f"coupon {coupon.code} is valid from {isoformat(definition.valid_from)}")
     if amount is not None and amount < definition.minimum_spend:
         raise Invalid(
-            f"¥{fen_to_yuan(amount)} is below the minimum spend of "
-            f"¥{fen_to_yuan(definition.minimum_spend)} for coupon {definition.name}"
+            f"¥{yuan(amount)} is below the minimum spend of "
+            f"¥{yuan(definition.minimum_spend)} for coupon {definition.name}"
         )
     if order is not None and session.scalar(
         select(COUPON.c.code).where(COUPON.c.order_id == order.id)

@@ -13,7 +13,7 @@ from siyu.config import get_settings
 from siyu.contacts.models import ContactOrder
 from siyu.db.types import utcnow
 from siyu.errors import Conflict, Invalid, NotFound
-from siyu.growth.coupons.codes import PREFIX
+from siyu.growth.coupons.codes import PREFIX, yuan
 from siyu.growth.coupons.models import (
     COUPON_KINDS,
     COUPON_STATES,
@@ -21,7 +21,6 @@ from siyu.growth.coupons.models import (
     GrowthCouponDefinition,
 )
 from siyu.kit.actor import Actor
-from siyu.kit.normalize import fen_to_yuan
 from siyu.kit.timeutil import isoformat
 from siyu.staff.permissions import allow
 
@@ -149,13 +148,13 @@ def set_state(
 def terms(definition: GrowthCouponDefinition) -> str:
     """What the coupon gives, in a line: ¥20 off over ¥100."""
     if definition.kind == "fixed":
-        text = f"¥{fen_to_yuan(definition.amount_off)} off"
+        text = f"¥{yuan(definition.amount_off)} off"
     elif definition.kind == "percent":
         text = f"{definition.percent_off}% off"
     else:
         text = "free shipping"
     if definition.minimum_spend:
-        text += f" over ¥{fen_to_yuan(definition.minimum_spend)}"
+        text += f" over ¥{yuan(definition.minimum_spend)}"
     return text
 
 
