@@ -21,6 +21,7 @@ from siyu.growth.coupons.models import (
     GrowthCouponDefinition,
 )
 from siyu.kit.actor import Actor
+from siyu.kit.chunks import chunked
 from siyu.kit.timeutil import isoformat
 from siyu.staff.permissions import allow
 
@@ -284,3 +285,28 @@ def contact_coupons(session: Session, *, contact_id: int) -> list[tuple[GrowthCo
         .order_by(GrowthCoupon.id.desc())
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def live_codes(
+    session: Session, contact_ids: list[int], *, now: datetime | None = None
+) -> dict[int, dict[str, str]]:
+    """contact → coupon name → the newest unused, unexpired code: what `{{ coupon("SPRING") }}`
+    shows in a message. Reading only: a message never issues a code as it is written."""
+    now = now or utcnow()
+    coupon = GrowthCoupon.__table__
+    found: dict[int, dict[str, str]] = {}
+    for batch in chunked(sorted(set(contact_ids)), 2000):
+        rows = session.execute(
+            select(coupon.c.contact_id, GrowthCouponDefinition.name, coupon.c.code)
+            .join(GrowthCouponDefinition, GrowthCouponDefinition.id == coupon.c.definition_id)
+            .where(
+                coupon.c.contact_id.in_(batch),
+                coupon.c.redeemed_at.is_(None),
+                coupon.c.expired_at.is_(None),
+                (coupon.c.expires_at.is_(None)) | (coupon.c.expires_at > now),
+            )
+            .order_by(coupon.c.id)
+        )
+        for contact_id, name, code in rows:
+            found.setdefault(contact_id, {})[name] = code  # later rows are newer
+    return found
