@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from siyu.contacts.identity import merge
 from siyu.errors import Conflict, Forbidden, Invalid, NotFound
-from siyu.growth.coupons import issuing, redeeming, service
+from siyu.growth.coupons import issuing, redeeming, service, tasks
 from siyu.growth.coupons.codes import ALPHABET, RANDOM_LENGTH
 from siyu.growth.coupons.models import GrowthCoupon
 from siyu.kit.actor import Actor
 from siyu.segments import service as segments
+from siyu.worker import runner, scheduler
+from siyu.worker.models import Job
 from tests.growth.conftest import CLI, NOW, define, order, person
 
 
@@ -180,3 +182,29 @@ def test_a_merge_moves_the_absorbed_contacts_codes(session: Session) -> None:
     merge(session, survivor=ann.id, absorbed=twin.id, reason="same person")
     held = session.scalar(select(GrowthCoupon.contact_id).where(GrowthCoupon.code == code))
     assert held == ann.id
+
+
+def test_redeeming_for_a_stored_order_takes_its_total(session: Session) -> None:
+    spring = define(session, minimum_spend=10000)
+    ann = person(session)
+    small, large = order(session, ann, total=5000), order(session, ann, total=30000)
+    first = issuing.issue_one(session, actor=CLI, coupon=spring, contact_id=ann.id, now=NOW)
+    with pytest.raises(Invalid, match="¥50 is below the minimum spend of ¥100"):
+        redeeming.redeem(
+            session, actor=CLI, code=first, order_ref=f"taobao:{small.platform_order_id}"
+        )
+    used = redeeming.redeem(session, actor=CLI, code=first, order_ref=large.platform_order_id)
+    assert (used.order_id, used.order_amount) == (large.id, 30000)
+    summer = define(session, "SUMMER")
+    other = issuing.issue_one(session, actor=CLI, coupon=summer, contact_id=ann.id, now=NOW)
+    with pytest.raises(Conflict, match="has redeemed a coupon already"):
+        redeeming.redeem(session, actor=CLI, code=other, order_ref=large.platform_order_id)
+
+
+def test_the_expiry_job_is_hourly_and_runs_as_a_job(session: Session) -> None:
+    runner._load_handlers()
+    assert scheduler.PERIODIC[tasks.EXPIRE_JOB] == timedelta(hours=1)
+    spring = define(session, valid_days=1)
+    issuing.issue_one(session, actor=CLI, coupon=spring, contact_id=person(session).id, now=NOW)
+    job = Job(kind=tasks.EXPIRE_JOB, payload={"now": (NOW + timedelta(days=2)).isoformat()})
+    assert runner.HANDLERS[tasks.EXPIRE_JOB](session, job, session.get_bind()) == {"expired": 1}

@@ -4,15 +4,17 @@ when the stock is gone, and a journey naming no coupon is refused before it star
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.contacts import service as contacts
 from siyu.engage.journeys import service
 from siyu.engage.journeys.definition import DefinitionInvalid
 from siyu.engage.journeys.models import EngageJourneyEnrolment, EngageJourneyStepLog
+from siyu.events.models import Event
 from siyu.growth.coupons import service as coupons
 from siyu.growth.coupons.models import GrowthCoupon
+from siyu.ingest.inbound import service as inbound
 from siyu.segments import service as segments
 from tests.engage.journeys.conftest import CLI, World, journey, make_channel, person
 
@@ -64,3 +66,41 @@ def test_a_journey_naming_no_coupon_is_refused(session: Session, world: World) -
     with pytest.raises(DefinitionInvalid) as caught:
         journey(session, gift(vip.id, channel, coupon="WINTER"), now=world.clock.now)
     assert "there is no coupon 'WINTER'" in str(caught.value.problems)
+
+
+def test_a_form_sign_up_gets_a_code_through_its_journey(session: Session, world: World) -> None:
+    coupons.create_definition(session, actor=CLI, name="SPRING", kind="free_shipping")
+    channel = make_channel(session)
+    form = inbound.save_form(
+        session,
+        actor=CLI,
+        name="报名",
+        fields=[{"key": "phone", "label": "", "kind": "phone", "required": True}],
+        consent_channel=None,
+        consent_purpose="",
+        consent_required=False,
+    )
+    definition = {
+        "trigger": {"type": "form_submitted", "form_id": form.id},
+        "steps": [
+            {"id": "gift", "type": "issue_coupon", "coupon": "SPRING"},
+            {"id": "tell", "type": "send", "channel_id": channel, "category": "transactional",
+             "body": '优惠码 {{ coupon("SPRING") }}'},
+        ],
+    }  # fmt: skip
+    flow = journey(session, definition, now=world.clock.now)
+    outcome = inbound.submit(
+        session, form=form, values={"phone": "13800138123"}, consent=False, ip="127.0.0.1"
+    )
+    assert outcome.submission is not None
+    # The submission happened on the test's clock.
+    session.execute(
+        update(Event)
+        .where(Event.name == "form_submitted")
+        .values(timestamp=world.clock.now, received_at=world.clock.now)
+    )
+    world.tick(seconds=10)
+    contact_id = outcome.submission.contact_id
+    held = session.execute(select(GrowthCoupon.contact_id, GrowthCoupon.source)).all()
+    assert held == [(contact_id, "journey")]
+    assert world.messages(flow) == [("tell", contact_id)]
