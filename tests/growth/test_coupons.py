@@ -133,7 +133,7 @@ def test_imported_style_orders_redeem_known_codes_once(session: Session) -> None
     bob_code = issuing.issue_one(
         session, actor=CLI, coupon=spring, contact_id=bob.id, now=NOW - timedelta(days=1)
     )
-    first = order(session, ann, code=code.lower())
+    first = order(session, ann, code=f" {code[:6]}-{code[6:]}".lower())  # as a person typed it
     order(session, ann, code=code)  # the same code again: refused, not a second redemption
     order(session, ann, code="SHOP-OWN-CODE")
     order(session, bob, code=bob_code, total=1000)  # below the minimum spend

@@ -140,20 +140,25 @@ def redeem_from_orders(
     session: Session, *, contact_ids: Iterable[int], now: datetime | None = None
 ) -> FromOrders:
     """Paid orders of these contacts that carry a code redeem it, once: an order redeems one
-    code, a code one order (the earliest). Called once an import has written its orders."""
+    code, a code one order (the earliest), in the coupon's currency, placed while the code was
+    valid and reaching its minimum spend. Called once an import has written its orders."""
     now = now or utcnow()
     counts = FromOrders()
     ids = sorted({int(i) for i in contact_ids})
     wanted: dict[int, tuple[int, datetime, int, str]] = {}
     refused: set[int] = set()
     for batch in chunked(ids, 2000):
-        code = func.upper(func.trim(ORDER.c.coupon_code))
+        # As normalise_code writes it: no spaces or dashes, upper case.
+        code = func.upper(
+            func.replace(func.replace(func.trim(ORDER.c.coupon_code), "-", ""), " ", "")
+        )
         rows = session.execute(
             select(
                 ORDER.c.id,
                 ORDER.c.placed_at,
                 ORDER.c.paid_at,
                 ORDER.c.total_amount,
+                ORDER.c.currency,
                 ORDER.c.platform,
                 ORDER.c.platform_order_id,
                 COUPON.c.id.label("coupon_id"),
@@ -161,6 +166,7 @@ def redeem_from_orders(
                 COUPON.c.order_id.label("redeemed_by"),
                 COUPON.c.expires_at,
                 DEFINITION.c.minimum_spend,
+                DEFINITION.c.currency.label("coupon_currency"),
                 DEFINITION.c.valid_from,
             )
             .select_from(
@@ -187,6 +193,7 @@ def redeem_from_orders(
                 row.redeemed_at is None
                 and (row.expires_at is None or placed < row.expires_at)
                 and (row.valid_from is None or placed >= row.valid_from)
+                and row.currency == row.coupon_currency
                 and row.total_amount >= row.minimum_spend
                 and row.coupon_id not in wanted
             )
