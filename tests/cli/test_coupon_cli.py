@@ -45,6 +45,10 @@ def test_create_issue_redeem_stats(database_url: str) -> None:
     assert [c["name"] for c in json.loads(out)] == ["SPRING"]
     code, out, _ = siyu("coupon", "show", "SPRING")
     assert code == 0 and "issued 1, redeemed 1" in out
+    code, out, _ = siyu("coupon", "state", "SPRING", "paused", "--json")
+    assert code == 0 and json.loads(out)["state"] == "paused"
+    code, _, err = siyu("coupon", "issue", "SPRING", "--contact", "phone:13800138000")
+    assert code == 1 and "SPRING is paused" in err
 
 
 def test_errors_are_one_line(database_url: str) -> None:

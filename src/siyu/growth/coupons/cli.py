@@ -149,11 +149,16 @@ def stats_command(
 def state_command(
     ref: str = typer.Argument(..., help="Coupon name or id"),
     state: str = typer.Argument(..., help="active, paused or archived"),
+    json_output: bool = JSON,
 ) -> None:
     """Pause or archive a coupon (no new codes), or switch it on again."""
     with unit_of_work() as session:
         definition = service.get_definition(session, ref)
         service.set_state(session, actor=Actor.cli(), definition=definition, state=state)
+        data = service.describe(definition)
+    if json_output:
+        print_json(data)
+        return
     console.print(f"coupon {definition.name} is {state}", highlight=False)
 
 
