@@ -192,3 +192,12 @@ def test_an_empty_pool_has_no_figures_but_no_error(session: Session) -> None:
     assert data["summary"]["buyers"] == 0
     assert data["summary"]["repurchase_rate"] is None
     assert reports.cohorts(session, actor=ADMIN, scope=scope(session))["cohorts"] == []
+
+
+def test_growth_and_the_funnel_follow_the_filters(pool: Session) -> None:
+    segments.create_segment(pool, actor=ADMIN, name="big spenders", query="total_spent > ¥150")
+    data = reports.dashboard(pool, actor=ADMIN, scope=scope(pool, segment="big spenders"))
+    assert data["funnel"]["total"]["visitors"] == 2
+    assert sum(r["contacts"] for r in data["growth"]["by_source"]) == 2
+    jd = reports.dashboard(pool, actor=ADMIN, scope=scope(pool, platforms="jd"))
+    assert sum(r["contacts"] for r in jd["growth"]["by_source"]) == 1  # c; d never paid

@@ -165,3 +165,23 @@ def test_campaign_return_page(signed_in: Browser, session: Session) -> None:
     assert page.status_code == 200
     assert "Nothing sent in this view" in page.text
     assert signed_in.get("/reports/returns?format=csv").status_code == 200
+
+
+def test_the_older_charts_offer_their_data_too(
+    signed_in: Browser, session: Session, tmp_path: Path
+) -> None:
+    pool(session, tmp_path)
+    home = signed_in.get("/").text
+    assert 'href="/?csv=growth"' in home
+    for url, header in [
+        ("/?csv=growth", "month,source,new_contacts"),
+        ("/?csv=revenue", "platform,orders,revenue_fen"),
+        ("/?csv=buyers", "platform,buyers"),
+        ("/rfm?csv=grid", "recency_score,frequency_score,buyers,average_monetary_fen"),
+        ("/funnel?csv=1", "source,visitors,leads,first_order,repeat_order"),
+    ]:
+        response = signed_in.get(url)
+        assert response.status_code == 200, url
+        assert response.content.decode("utf-8-sig").splitlines()[0] == header, url
+    funnel = signed_in.get("/funnel?csv=1").content.decode("utf-8-sig").splitlines()
+    assert funnel[-1] == "(all),5,5,4,2"

@@ -16,11 +16,12 @@ currency), which is also what the stages are worked out from.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import ColumnElement, Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from siyu.contacts.models import BUYER_STAGES, LIFECYCLE_STAGES, Contact
@@ -47,11 +48,19 @@ def _step_dict(counts: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def funnel(session: Session, *, actor: Actor, since: datetime | None = None) -> dict[str, Any]:
+def funnel(
+    session: Session,
+    *,
+    actor: Actor,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> dict[str, Any]:
     """Visitors → leads → first order → repeat order, for the pool and per `contact.source`.
 
-    `since` keeps contacts that entered the pool (were first recorded) at or after it; a
-    time without a zone is the merchant's (SIYU_TIMEZONE).
+    `since` keeps contacts that entered the pool (were first recorded) at or after it, `until`
+    before it; a time without a zone is the merchant's (SIYU_TIMEZONE). `where`: more
+    conditions on the contact (the reports' segment).
     """
     allow(actor, "read")
     since = as_utc(since) if since is not None else None
@@ -72,6 +81,9 @@ def funnel(session: Session, *, actor: Actor, since: datetime | None = None) -> 
     ).group_by(Contact.source)
     if since is not None:
         query = query.where(Contact.created_at >= since)
+    if until is not None:
+        query = query.where(Contact.created_at < as_utc(until))
+    query = query.where(*where)
     query = scope_contacts(query, actor).order_by(func.count().desc(), Contact.source)
     rows = session.execute(query).all()
     counted = (*STEPS, *LIFECYCLE_STAGES)

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from siyu.analytics import figures, purchases, returns, spend
@@ -93,7 +93,13 @@ def dashboard(session: Session, *, actor: Actor, scope: Scope) -> dict[str, Any]
             "revenue_by_month": figures.revenue_by_month(rows),
             "revenue_by_channel": returns.revenue_by_channel(session, actor=actor, scope=scope),
             "growth": growth(session, actor=actor, scope=scope),
-            "funnel": funnel(session, actor=actor, since=scope.since),
+            "funnel": funnel(
+                session,
+                actor=actor,
+                since=scope.since,
+                until=scope.until,
+                where=contact_filter(scope, None, CONTACT.c.id),
+            ),
         }
 
     return _remembered("dashboard", session, actor, scope, work)
@@ -129,9 +135,13 @@ def repurchase(session: Session, *, actor: Actor, scope: Scope) -> dict[str, Any
 
 
 def growth(session: Session, *, actor: Actor, scope: Scope) -> dict[str, Any]:
-    """New contacts per month by source, and by the channel code they signed up through."""
+    """New contacts per month by source, and by the channel code they signed up through; with
+    platforms chosen, the contacts who bought on one of them."""
     month = local_month(session, CONTACT.c.created_at).label("month")
     where = list(contact_filter(scope, actor, CONTACT.c.id))
+    if scope.platforms:
+        listed = literal(",") + CONTACT.c.platforms + literal(",")
+        where.append(or_(*(listed.like(f"%,{p},%") for p in scope.platforms)))
     if scope.since is not None:
         where.append(CONTACT.c.created_at >= scope.since)
     if scope.until is not None:

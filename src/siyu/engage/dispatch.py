@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +120,14 @@ class Dispatcher:
         if ready:
             self._batches.append(self.send(ready))
         return settled + len(ready)
+
+    def writing(self) -> AbstractContextManager[Any]:
+        """A turn at writing for the worker's other work (jobs, pollers, the scheduler). On
+        SQLite this process's writers queue here: outside the queue, a writer waiting in
+        SQLite's busy handler was starved past its 30 s timeout by the senders' records."""
+        if self.engine.dialect.name == "sqlite":
+            return self._writing
+        return nullcontext()
 
     def wait(self) -> None:
         """Until every batch handed to the senders is sent and recorded."""

@@ -7,6 +7,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -168,17 +169,20 @@ def run_forever(
         while not stop.is_set():
             ran = False
             try:
+                turn = dispatcher.writing() if dispatcher is not None else nullcontext()
                 if time.monotonic() - scheduled_at >= SCHEDULE_EVERY:
                     scheduled_at = time.monotonic()
                     _load_handlers()
-                    scheduler.tick(engine)
+                    with turn:
+                        scheduler.tick(engine)
                 # While a campaign is going out, jobs and pollers get a turn twice a second
                 # rather than between every batch: each look takes the write lock the
                 # senders need.
                 if not sending or time.monotonic() - other_at >= BUSY_TURN:
                     other_at = time.monotonic()
-                    ran = run_once(engine)
-                    ran = bool(poll_once(engine)) or ran
+                    with turn:
+                        ran = run_once(engine)
+                        ran = bool(poll_once(engine)) or ran
                 if dispatcher is not None:
                     sending = bool(dispatcher.run_once())
                     ran = sending or ran

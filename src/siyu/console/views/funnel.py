@@ -10,6 +10,7 @@ from siyu.analytics.funnel import funnel
 from siyu.console.labels import N_
 from siyu.console.page import SignedIn
 from siyu.db.types import utcnow
+from siyu.exports.web import csv_response
 
 router = APIRouter()
 
@@ -24,10 +25,15 @@ PERIODS = (0, 30, 90, 365)
 
 
 @router.get("/funnel")
-def funnel_page(page: SignedIn, days: int = 0) -> Response:
+def funnel_page(page: SignedIn, days: int = 0, csv: str = "") -> Response:
     days = days if days in PERIODS else 0
     since = utcnow() - timedelta(days=days) if days else None
     data = funnel(page.session, actor=page.actor, since=since)
+    if csv:  # the chart's and the table's data
+        rows = [[r["source"], *(r[s] for s in data["steps"])] for r in data["by_source"]]
+        total = data["total"]
+        rows.append(["(all)", *(total[s] for s in data["steps"])])
+        return csv_response("siyu-funnel.csv", ["source", *data["steps"]], rows)
     names = {step: page.gettext(text) for step, text in STEP_NAMES.items()}
     chart = {"steps": [{"name": names[s], "value": data["total"][s]} for s in data["steps"]]}
     return page.render(

@@ -13,14 +13,37 @@ from siyu.config import get_settings
 from siyu.console.labels import PLATFORMS
 from siyu.console.page import Page, SignedIn
 from siyu.db.types import utcnow
+from siyu.exports.web import csv_response
 
 router = APIRouter()
 
 
+# Each chart's data as CSV (`/?csv=growth`): the columns and the rows of the overview's figures.
+CHART_DATA = {
+    "growth": (
+        ["month", "source", "new_contacts"],
+        lambda f: [[r["month"], r["source"], r["new_contacts"]] for r in f["growth_by_source"]],
+    ),
+    "revenue": (
+        ["platform", "orders", "revenue_fen"],
+        lambda f: [
+            [r["platform"], r["orders"], r["revenue"]] for r in f["revenue_30d_by_platform"]
+        ],
+    ),
+    "buyers": (
+        ["platform", "buyers"],
+        lambda f: [[r["platform"], r["buyers"]] for r in f["buyers_by_platform"]],
+    ),
+}
+
+
 @router.get("/")
-def home(page: SignedIn) -> Response:
+def home(page: SignedIn, csv: str = "") -> Response:
     now = utcnow()
     figures = overview(page.session, actor=page.actor, now=now)
+    if csv in CHART_DATA:
+        columns, rows = CHART_DATA[csv]
+        return csv_response(f"siyu-{csv}.csv", columns, rows(figures))
     months, sources, growth = _growth_table(figures["growth_by_source"])
     currency = get_settings().currency
     return page.render(

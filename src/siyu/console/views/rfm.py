@@ -10,13 +10,20 @@ from siyu.analytics import rfm
 from siyu.console.page import SignedIn, toast
 from siyu.console.views.customers import error_text
 from siyu.errors import SiyuError
+from siyu.exports.web import csv_response
 
 router = APIRouter()
 
 
 @router.get("/rfm")
-def rfm_page(page: SignedIn) -> Response:
+def rfm_page(page: SignedIn, csv: str = "") -> Response:
     data = rfm.report(page.session, actor=page.actor)
+    if csv == "grid":  # the heatmap's data
+        return csv_response(
+            "siyu-rfm.csv",
+            ["recency_score", "frequency_score", "buyers", "average_monetary_fen"],
+            [[c["r"], c["f"], c["contacts"], c["average_monetary"]] for c in data["grid"]],
+        )
     cells = {(c["r"], c["f"]): c for c in data["grid"]}
     # ECharts heatmap: [F index, R index, contacts, average monetary in fen].
     chart = {
