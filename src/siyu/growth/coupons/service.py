@@ -295,6 +295,8 @@ def live_codes(
     now = now or utcnow()
     coupon = GrowthCoupon.__table__
     found: dict[int, dict[str, str]] = {}
+    if session.scalar(select(coupon.c.id).limit(1)) is None:  # no codes: nothing to look up
+        return found
     for batch in chunked(sorted(set(contact_ids)), 2000):
         rows = session.execute(
             select(coupon.c.contact_id, GrowthCouponDefinition.name, coupon.c.code)
