@@ -111,6 +111,14 @@ SCOPES = {
     ("GET", "/api/v1/suppressions"): "read",
     ("POST", "/api/v1/suppressions"): "write",
     ("DELETE", "/api/v1/suppressions"): "write",
+    ("GET", "/api/v1/coupons"): "read",
+    ("POST", "/api/v1/coupons"): "write",
+    ("POST", "/api/v1/coupons/redeem"): "write",
+    ("GET", "/api/v1/coupons/codes/{code}"): "read",
+    ("GET", "/api/v1/coupons/{ref}"): "read",
+    ("POST", "/api/v1/coupons/{ref}/state"): "write",
+    ("GET", "/api/v1/coupons/{ref}/codes"): "read",
+    ("POST", "/api/v1/coupons/{ref}/issue"): "write",
 }
 
 # Plausible values for path parameters, so a request reaches the auth check of a real route.
@@ -126,6 +134,7 @@ SAMPLE = {
     "key": "welcome",
     "spend_id": "1",
     "table": "contact",
+    "code": "SPABCDEFGHJKMN",
 }
 
 

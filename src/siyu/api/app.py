@@ -20,6 +20,7 @@ from siyu.events.api import event_writer
 from siyu.events.api import router as events_router
 from siyu.events.web import router as tracking_router
 from siyu.exports.api import router as exports_router
+from siyu.growth.coupons.api import router as coupons_router
 from siyu.ingest.api import router as ingest_router
 from siyu.ingest.inbound.links_api import router as links_router
 from siyu.ingest.inbound.public import router as inbound_public_router
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
         suppressions_router,
         journeys_router,
         exports_router,
+        coupons_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(sources_router, prefix="/api/v1")

@@ -27,6 +27,7 @@ from siyu.engage.suppressions_cli import app as suppression_app
 from siyu.errors import SiyuError
 from siyu.events.cli import app as source_app
 from siyu.exports.cli import export_command
+from siyu.growth.coupons.cli import app as coupon_app
 from siyu.ingest.cli import import_command
 from siyu.ingest.inbound.links_cli import app as link_app
 from siyu.kit.actor import Actor
@@ -81,6 +82,7 @@ app.add_typer(channel_app, name="channel")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(suppression_app, name="suppression")
 app.add_typer(journey_app, name="journey")
+app.add_typer(coupon_app, name="coupon")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

@@ -34,6 +34,7 @@ NAV = (
     ("/customers", N_("Customers")),
     ("/segments", N_("Segments")),
     ("/journeys", N_("Journeys")),
+    ("/coupons", N_("Coupons")),
     ("/funnel", N_("Lead to deal")),
     ("/rfm", N_("RFM")),
     ("/reports", N_("Reports")),

@@ -34,6 +34,7 @@ from siyu.db.ids import allocate_ids
 from siyu.db.sql import one_of
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
+from siyu.growth.coupons.models import GrowthCoupon
 from siyu.kit.chunks import chunked
 from siyu.kit.normalize import normalise_email, normalise_phone
 from siyu.segments import pending
@@ -528,6 +529,11 @@ def merge(
         )
     _move_tags(session, survivor, absorbed)
     _move_consents(session, survivor, absorbed)
+    # Coupon codes are the person's, like their orders.
+    coupons = GrowthCoupon.__table__
+    session.execute(
+        update(coupons).where(coupons.c.contact_id == absorbed).values(contact_id=survivor)
+    )
 
     fill = {
         key: loser._mapping[key]

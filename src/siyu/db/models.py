@@ -33,6 +33,7 @@ from siyu.engage.models import (
     EngageSuppression,
 )
 from siyu.events.models import Event, EventGroup, EventGroupMember, EventSource
+from siyu.growth.coupons.models import GrowthCoupon, GrowthCouponDefinition
 from siyu.ingest.inbound.models import (
     ChannelCode,
     ChannelCodeScan,
@@ -79,6 +80,8 @@ __all__ = [
     "EventGroup",
     "EventGroupMember",
     "EventSource",
+    "GrowthCoupon",
+    "GrowthCouponDefinition",
     "ImportBatch",
     "ImportRowError",
     "InboundForm",

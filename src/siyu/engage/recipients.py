@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.contacts.models import Contact, ContactConsent, ContactIdentity
 from siyu.db.sql import one_of
 from siyu.engage.models import EngageSuppression
+from siyu.growth.coupons import service as coupons
 from siyu.kit.chunks import chunked
 from siyu.staff.models import StaffUser
 
@@ -36,6 +37,9 @@ def contact_rows(session: Session, contact_ids: Sequence[int]) -> dict[int, dict
     for batch in chunked(sorted(set(contact_ids)), 2000):
         for row in session.execute(select(*columns).where(one_of(session, Contact.id, batch))):
             rows[row.id] = dict(row._mapping)
+    # The codes `{{ coupon("NAME") }}` shows; contacts without one have none.
+    for contact_id, codes in coupons.live_codes(session, list(rows)).items():
+        rows[contact_id]["coupons"] = codes
     return rows
 
 

@@ -2,7 +2,8 @@
 
 A template sees `contact` (name, city, province, email, phone, traits, order_count,
 total_spent in yuan, first and last order, stage), `owner` (the staff member who owns the
-contact), `link(url)` (a tracked link), `unsubscribe_url`, and each variable at the top level
+contact), `link(url)` (a tracked link), `unsubscribe_url`, `coupon("NAME")` (the contact's unused
+code of that coupon, blank without one), and each variable at the top level
 too (`{{ name }}` is `{{ contact.name }}`). The sandbox keeps a template from reaching Python
 internals, so operators can write them safely.
 
@@ -40,7 +41,7 @@ CONTACT_FIELDS = (
     "traits",
 )
 OWNER_FIELDS = ("name", "login", "email")
-FUNCTIONS = ("link", "unsubscribe_url")
+FUNCTIONS = ("link", "unsubscribe_url", "coupon")
 
 
 class _Blank(ChainableUndefined):
@@ -182,12 +183,14 @@ def contact_context(
     contact = {k: v for k, v in contact.items() if v is not None}
     if owner:
         owner = {k: v for k, v in owner.items() if v is not None}
+    codes = dict(row.get("coupons") or {})
     return {
         **contact,
         "contact": contact,
         "owner": owner or {},
         "link": link,
         "unsubscribe_url": unsubscribe_url,
+        "coupon": lambda name: codes.get(str(name), ""),
     }
 
 

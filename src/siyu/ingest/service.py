@@ -22,6 +22,7 @@ from siyu.contacts import rollups
 from siyu.contacts.identity import ImportMemory
 from siyu.db.sql import Statistics
 from siyu.db.types import utcnow
+from siyu.growth.coupons import redeeming
 from siyu.ingest.background import chunks_in_background, pays_off
 from siyu.ingest.chunking import Chunk, Rejected, parse_chunks
 from siyu.ingest.formats.base import Header, ImportFormat
@@ -48,6 +49,9 @@ class ImportSummary:
     contacts_updated: int = 0
     contacts_merged: int = 0
     rows_rejected: int = 0
+    # Paid orders that redeemed one of Siyu's coupon codes; codes on orders that none matches.
+    coupons_redeemed: int = 0
+    coupon_codes_unknown: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_report: str | None = None
 
@@ -147,6 +151,8 @@ def _import_chunks(
 
     # Once per import: a contact's orders may arrive in many chunks.
     rollups.recompute(session, counts.touched)
+    redeemed = redeeming.redeem_from_orders(session, contact_ids=counts.touched)
+    summary.coupons_redeemed, summary.coupon_codes_unknown = redeemed.redeemed, redeemed.unknown
     rejected.sort(key=lambda r: r.line)
     for key, value in counts.as_dict().items():
         setattr(summary, key, value)

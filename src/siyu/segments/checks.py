@@ -146,7 +146,25 @@ class _Checker:
                 raise self.fail(node, path, "where must be a list of property conditions")
             result["where"] = [self.property(w, f"{path}.where[{i}]") for i, w in enumerate(where)]
         measure = node.get("measure")
-        if function.measures:
+        if function.flags:
+            if measure not in function.flags:
+                flags = " or ".join(f".{f}" for f in function.flags)
+                found = f"has no .{measure}" if measure is not None else f"needs {flags}"
+                raise self.fail(
+                    node,
+                    path,
+                    f"{function.name}(...) {found}; e.g. {_example(function)}",
+                    nearest(str(measure), list(function.flags)) if measure else None,
+                )
+            if "op" in node:
+                raise self.fail(
+                    node,
+                    path,
+                    f"{function.name}(...).{measure} is true or false on its own; "
+                    "remove the comparison after it",
+                )
+            result["measure"] = measure
+        elif function.measures:
             if measure is None:
                 measures = " or ".join(f".{m}" for m in function.measures)
                 raise self.fail(
@@ -360,6 +378,7 @@ def _example(function: Function) -> str:
         "in_segment": 'in_segment("复购客户")',
         "orders": "orders(within: 90d).count >= 2",
         "events": 'events("page_viewed", within: 7d).count >= 1',
+        "coupon": 'coupon("SPRING").redeemed',
     }
     return examples[function.name]
 

@@ -51,6 +51,7 @@ from siyu.contacts.models import (
 from siyu.contacts.tags import parse_tag
 from siyu.db.types import UTCDateTime
 from siyu.events.models import Event
+from siyu.growth.coupons.models import GrowthCoupon, GrowthCouponDefinition
 from siyu.segments.checks import QueryError, nearest
 from siyu.segments.fields import (
     CLV_COLUMNS,
@@ -402,6 +403,27 @@ class _Compiler:
             listed = select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment.id)
             return self.holds(listed, SegmentMember.contact_id)
         return self.node(segment.definition, (*stack, segment.id))
+
+    def call_coupon(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
+        name = node["args"]["name"]
+        definition = self.session.scalar(
+            select(GrowthCouponDefinition.id).where(GrowthCouponDefinition.name == name)
+        )
+        if definition is None:
+            names = list(self.session.scalars(select(GrowthCouponDefinition.name)))
+            suggestion = nearest(name, names) if names else None
+            message = f"there is no coupon named {name!r}"
+            raise QueryError(message + (f"; did you mean {suggestion!r}?" if suggestion else ""))
+        codes = GrowthCoupon.__table__
+        held = select(codes.c.contact_id).where(codes.c.definition_id == definition)
+        flag = node["measure"]
+        if flag == "redeemed":
+            held = held.where(codes.c.redeemed_at.is_not(None))
+        elif flag == "expired":
+            held = held.where(codes.c.redeemed_at.is_(None), codes.c.expired_at.is_not(None))
+        elif flag == "live":
+            held = held.where(codes.c.redeemed_at.is_(None), codes.c.expired_at.is_(None))
+        return self.holds(held, codes.c.contact_id)
 
     def call_orders(self, node: dict[str, Any], stack: tuple[int, ...]) -> ColumnElement[bool]:
         args = node["args"]

@@ -115,12 +115,15 @@ class Function:
     measures: dict[str, str] = field(default_factory=dict)
     # events(...) takes property filters: url contains "/pricing".
     filters: bool = False
+    # States that are true or false on their own after a dot: coupon("SPRING").redeemed.
+    flags: tuple[str, ...] = ()
 
     def argument(self, name: str) -> Argument | None:
         return next((a for a in self.arguments if a.name == name), None)
 
 
 WITHIN = Argument("within", "duration")
+COUPON_FLAGS = ("issued", "redeemed", "expired", "live")
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
@@ -174,6 +177,16 @@ FUNCTIONS: dict[str, Function] = {
             arguments=(Argument("name", TEXT, required=True), WITHIN),
             measures={"count": NUMBER},
             filters=True,
+        ),
+        # Codes of a coupon the contact was issued, has redeemed, let expire (as marked by the
+        # hourly sweep) or still holds unused.
+        Function(
+            "coupon",
+            "coupon",
+            "优惠券",
+            positional=("name",),
+            arguments=(Argument("name", TEXT, required=True),),
+            flags=COUPON_FLAGS,
         ),
     )
 }

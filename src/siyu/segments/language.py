@@ -265,7 +265,7 @@ def _text(node: dict[str, Any], *, top: bool = False, inside: str | None = None)
     ]
     text = f"{function.name}({', '.join(parts)})"
     if "measure" in node:
-        text += f".{node['measure']}" + _test_text(node)
+        text += f".{node['measure']}" + (_test_text(node) if "op" in node else "")
     return text
 
 

@@ -61,6 +61,7 @@ def _load_handlers() -> None:
     import siyu.contacts.tasks
     import siyu.engage.journeys.tasks
     import siyu.engage.tasks
+    import siyu.growth.coupons.tasks
     import siyu.ingest.tasks
     import siyu.segments.tasks  # noqa: F401
 

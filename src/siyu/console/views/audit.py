@@ -47,18 +47,24 @@ ACTIONS = {
     "staff.locked": N_("Sign-in locked after failures"),
     "apikey.create": N_("API key created"),
     "apikey.revoke": N_("API key revoked"),
+    "coupon.create": N_("Coupon created"),
+    "coupon.state": N_("Coupon state changed"),
+    "coupon.issue": N_("Coupon codes issued"),
+    "coupon.redeem": N_("Coupon code redeemed"),
 }
 # Whole areas, offered in the filter as "contact.*" and so on.
 AREAS = {
     "contact.*": N_("All customer changes"),
     "staff.*": N_("All staff account changes"),
     "apikey.*": N_("All API key changes"),
+    "coupon.*": N_("All coupon changes"),
 }
 SUBJECTS = {
     "contact": N_("Customer"),
     "staff": N_("Staff member"),
     "api_key": N_("API key"),
     "ingest_batch": N_("Import"),
+    "coupon": N_("Coupon"),
 }
 DETAIL_KEYS = {
     "login": N_("Login"),
@@ -228,6 +234,8 @@ def _subject_url(event: AuditEvent) -> str | None:
         return "/settings/api-keys"
     if event.subject_type == "ingest_batch":
         return "/imports"
+    if event.subject_type == "coupon" and event.subject_id.isdigit():
+        return f"/coupons/{event.subject_id}"
     return None
 
 

@@ -52,6 +52,7 @@ STEPS = {
     "tag_remove": N_("Remove a tag"),
     "assign_owner": N_("Assign an owner"),
     "webhook": N_("Call a webhook"),
+    "issue_coupon": N_("Issue a coupon"),
     "exit": N_("Leave the journey"),
 }
 RE_ENTRY = {
@@ -74,6 +75,7 @@ STEP_FIELDS = {
     "tag_remove": ("tag",),
     "assign_owner": ("owner",),
     "webhook": ("channel_id", "body"),
+    "issue_coupon": ("coupon",),
     "exit": ("reason",),
 }
 FIELD_LABELS = {
@@ -91,6 +93,7 @@ FIELD_LABELS = {
     "condition": N_("Condition (segment language)"),
     "tag": N_("Tag"),
     "owner": N_("Staff login, or round_robin"),
+    "coupon": N_("Coupon name"),
     "reason": N_("Reason"),
     "title": N_("Title"),
 }
@@ -191,6 +194,7 @@ def _new_step(
         "tag_remove": {"tag": ""},
         "assign_owner": {"owner": "round_robin"},
         "webhook": {"channel_id": channel},
+        "issue_coupon": {"coupon": ""},
         "exit": {},
     }
     return {**step, **{k: v for k, v in defaults[kind].items() if v is not None}}

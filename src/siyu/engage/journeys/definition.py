@@ -250,6 +250,13 @@ class WebhookStep(_Step):
     body: str | None = Field(default=None, max_length=20_000)
 
 
+class IssueCouponStep(_Step):
+    """A code of the named coupon to each contact, once per walk (limit and stock allowing)."""
+
+    type: Literal["issue_coupon"]
+    coupon: str = Field(min_length=1, max_length=64)
+
+
 class ExitStep(_Step):
     type: Literal["exit"]
     reason: str | None = Field(default=None, max_length=200)
@@ -263,6 +270,7 @@ Step = Annotated[
     | TagStep
     | AssignOwnerStep
     | WebhookStep
+    | IssueCouponStep
     | ExitStep,
     Field(discriminator="type"),
 ]
@@ -275,6 +283,7 @@ STEP_TYPES = (
     "tag_remove",
     "assign_owner",
     "webhook",
+    "issue_coupon",
     "exit",
 )
 TRIGGER_TYPES = (

@@ -29,6 +29,7 @@ from siyu.engage.journeys.definition import (
     BranchStep,
     Definition,
     ExitStep,
+    IssueCouponStep,
     Plan,
     SendStep,
     TagStep,
@@ -49,6 +50,10 @@ from siyu.engage.journeys.models import (
 )
 from siyu.engage.messages import create_message, journey_key
 from siyu.engage.models import EngageContent, EngageMessage
+from siyu.errors import Conflict, NotFound
+from siyu.growth.coupons import issuing
+from siyu.growth.coupons import service as coupons
+from siyu.kit.actor import Actor
 from siyu.kit.chunks import chunked
 from siyu.kit.timeutil import parse_time
 from siyu.segments import pending
@@ -397,6 +402,9 @@ class _Pass:
         if isinstance(step, AssignOwnerStep):
             self.assign(step, walks)
             return self.next(walks, step.id)
+        if isinstance(step, IssueCouponStep):
+            self.issue_coupon(step, walks)
+            return self.next(walks, step.id)
         if isinstance(step, ExitStep):
             self.log(walks, step.id, "exited")
             for w in walks:
@@ -519,6 +527,41 @@ class _Pass:
                 )
             pending.mark(self.session, ids)
         self.log(walks, step.id, "untagged")
+
+    def issue_coupon(self, step: IssueCouponStep, walks: list[Walk]) -> None:
+        """A code per walk: the step's reference holds the run, so a pass run again (or a
+        crash before saving) finds the code it gave. No stock or a contact at its limit lets
+        the walk go on without one; the log says so."""
+        try:
+            coupon = coupons.get_definition(self.session, step.coupon)
+        except NotFound as error:
+            raise _StepFailed(error.message) from None
+        actor = Actor(f"journey:{self.journey.name}"[:64])
+        runs: dict[int, list[Walk]] = defaultdict(list)
+        for w in walks:
+            runs[w.run].append(w)
+        for run, group in runs.items():
+            try:
+                result = issuing.issue(
+                    self.session,
+                    actor=actor,
+                    coupon=coupon,
+                    contact_ids=[w.contact_id for w in group],
+                    source="journey",
+                    source_ref=f"journey:{self.journey.id}:{step.id}:{run}",
+                    now=self.now,
+                )
+            except Conflict:  # paused, archived or past its dates
+                self.log(group, step.id, "coupon_not_issued")
+                continue
+            self.log([w for w in group if w.contact_id in result.codes], step.id, "coupon_issued")
+            self.log(
+                [w for w in group if w.contact_id in result.already],
+                step.id,
+                "coupon_already_issued",
+            )
+            left = set(result.at_limit) | set(result.out_of_stock)
+            self.log([w for w in group if w.contact_id in left], step.id, "coupon_not_issued")
 
     def assign(self, step: AssignOwnerStep, walks: list[Walk]) -> None:
         staff = self.session.execute(

@@ -86,7 +86,8 @@ class EngageJourneyStepLog(IdMixin, Base):
     journey_id: Mapped[int] = mapped_column(BigId)
     step: Mapped[str] = mapped_column(String(64))
     # entered, sent, already_sent, waited, branch_yes, branch_no, tagged, untagged, assigned,
-    # webhook, exited, goal_reached, failed
+    # webhook, coupon_issued, coupon_already_issued, coupon_not_issued, exited, goal_reached,
+    # failed
     outcome: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

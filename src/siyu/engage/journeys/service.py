@@ -26,6 +26,7 @@ from siyu.engage.journeys.definition import (
     DefinitionInvalid,
     FixedDateTrigger,
     FormTrigger,
+    IssueCouponStep,
     Problem,
     SegmentTrigger,
     SendStep,
@@ -44,6 +45,7 @@ from siyu.engage.journeys.models import (
 )
 from siyu.engage.models import EngageChannel, EngageContent, EngageMessage
 from siyu.errors import Conflict, Forbidden, Invalid, NotFound
+from siyu.growth.coupons import service as coupons
 from siyu.ingest.inbound.models import InboundForm
 from siyu.kit.actor import Actor
 from siyu.kit.pagination import is_id
@@ -67,6 +69,9 @@ PASSED = (
     "tagged",
     "untagged",
     "assigned",
+    "coupon_issued",
+    "coupon_already_issued",
+    "coupon_not_issued",
 )
 # The JSON template a webhook step posts when it gives none of its own.
 WEBHOOK_BODY = (
@@ -175,6 +180,14 @@ def _step_problems(session: Session, step: Any, path: str) -> list[Problem]:
             # A tag to add is made when first given; one to take away must exist.
             if step.type == "tag_remove" and find_tag(session, step.tag) is None:
                 found.append(Problem(f"{path}.tag", f"there is no tag {step.tag!r}"))
+    if isinstance(step, IssueCouponStep):
+        try:
+            coupon = coupons.get_definition(session, step.coupon)
+        except NotFound as error:
+            found.append(Problem(f"{path}.coupon", error.message))
+        else:
+            if coupon.state != "active":
+                found.append(Problem(f"{path}.coupon", f"coupon {coupon.name} is {coupon.state}"))
     if isinstance(step, AssignOwnerStep):
         active = list(
             session.scalars(select(StaffUser.login).where(StaffUser.disabled_at.is_(None)))

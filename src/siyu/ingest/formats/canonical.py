@@ -119,7 +119,11 @@ class CanonicalOrders(ImportFormat):
     name: ClassVar[str] = "orders_csv"
     label: ClassVar[str] = "Siyu order CSV"
     signature = ("order_id", "platform", "placed_at", "status", "total", "customer")
-    columns: ClassVar[dict[str, tuple[str, ...]]] = {c: (c,) for c in ORDER_COLUMNS}
+    # `coupon` is the column the issue of coupons named; `coupon_code` is what export writes.
+    columns: ClassVar[dict[str, tuple[str, ...]]] = {
+        **{c: (c,) for c in ORDER_COLUMNS},
+        "coupon_code": ("coupon_code", "coupon"),
+    }
     status_map: ClassVar[dict[str, str] | None] = None
     default_platform: ClassVar[str | None] = None
 

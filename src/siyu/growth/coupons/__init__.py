@@ -1,0 +1,1 @@
+"""Coupons: definitions, codes issued to contacts, redemptions from orders or the API."""
