@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, case, func, select, text
 from sqlalchemy.orm import Session
 
-from siyu.db.session import session_factory
+from siyu.db.session import session_factory, writing
 from siyu.db.types import utcnow
 from siyu.worker.models import Job
 from siyu.worker.queue import enqueue
@@ -54,6 +54,9 @@ def enqueue_due(session: Session, *, now: datetime | None = None) -> list[str]:
 
 
 def tick(engine: Engine) -> list[str]:
-    make = session_factory(engine)
+    # It reads which jobs are due, then writes them: on SQLite the transaction takes the write
+    # lock as it begins, or a commit by the senders in between fails it at once (SQLite does
+    # not wait when a reader's snapshot is stale).
+    make = session_factory(writing(engine))
     with make() as session, session.begin():
         return enqueue_due(session)
