@@ -52,6 +52,10 @@ def login(
             notice=None,
         )
     auth.sign_in(page.request, result.staff)
+    # Committed before the redirect leaves: the request's own commit comes after the response
+    # is sent, and a password rehashed at sign-in changes the session's version, so the page
+    # the browser asks for next would otherwise still see the old hash and end the session.
+    page.session.commit()
     return RedirectResponse(auth.safe_next(next), status_code=303)
 
 
@@ -111,6 +115,7 @@ def change_password(
         return page.render("account/password.html", status=422, errors=errors)
     page.session.flush()
     auth.refresh(page.request, page.staff)
+    page.session.commit()  # before the redirect, as at sign-in: the new hash is the version
     return page.redirect("/", flash=page.gettext("Your password was changed."))
 
 
