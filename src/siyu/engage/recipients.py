@@ -52,11 +52,17 @@ def addresses(
     if not wanted:
         return {}
     table = ContactIdentity.__table__
+    kept = set(wanted)
     for batch in chunked(sorted(set(contact_ids)), 2000):
+        # By contact id alone, the kinds picked here: given `kind IN (…)` too, SQLite without
+        # statistics chose the (kind, value) index and read every e-mail of the pool for each
+        # batch (136 ms per 400 contacts at a million, half of a send's time).
         query = select(table.c.contact_id, table.c.kind, table.c.value, table.c.id).where(
-            one_of(session, table.c.contact_id, batch), table.c.kind.in_(wanted)
+            one_of(session, table.c.contact_id, batch)
         )
         for contact_id, kind, value, row_id in session.execute(query):
+            if kind not in kept:
+                continue
             held = found.get((contact_id, kind))
             if held is None or row_id < held[0]:
                 found[(contact_id, kind)] = (row_id, value)
