@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from siyu.analytics import reports, rfm, spend
@@ -59,16 +59,27 @@ _SCOPE_HELP = (
 
 def _scope(
     session: DbSession,
-    since: str | None,
-    until: str | None,
-    platform: list[str],
-    segment: str | None,
+    since: str | None = None,
+    until: str | None = None,
+    platform: list[str] = Query([], description="Only these platforms"),
+    segment: str | None = None,
 ) -> Scope:
     platforms = [p for item in platform for p in item.split(",")]
     return parse_scope(session, since=since, until=until, platforms=platforms, segment=segment)
 
 
-Platform = Query([], description="Only these platforms")
+def _dated_scope(
+    session: DbSession,
+    since: str | None = None,
+    until: str | None = None,
+    segment: str | None = None,
+) -> Scope:
+    return parse_scope(session, since=since, until=until, segment=segment)
+
+
+# The report's filters from the query string; declared after the key so a missing key is a 401.
+ReportScope = Annotated[Scope, Depends(_scope)]
+DatedScope = Annotated[Scope, Depends(_dated_scope)]
 
 
 @router.get(
@@ -76,15 +87,7 @@ Platform = Query([], description="Only these platforms")
     summary="Repurchase, order value, gaps, revenue and growth",
     description=_SCOPE_HELP,
 )
-def get_dashboard(
-    session: DbSession,
-    actor: Reader,
-    since: str | None = None,
-    until: str | None = None,
-    platform: list[str] = Platform,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    scope = _scope(session, since, until, platform, segment)
+def get_dashboard(session: DbSession, actor: Reader, scope: ReportScope) -> dict[str, Any]:
     return reports.dashboard(session, actor=actor, scope=scope)
 
 
@@ -93,15 +96,7 @@ def get_dashboard(
     summary="Repurchase rate per platform and within N days",
     description=_SCOPE_HELP,
 )
-def get_repurchase(
-    session: DbSession,
-    actor: Reader,
-    since: str | None = None,
-    until: str | None = None,
-    platform: list[str] = Platform,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    scope = _scope(session, since, until, platform, segment)
+def get_repurchase(session: DbSession, actor: Reader, scope: ReportScope) -> dict[str, Any]:
     return reports.repurchase(session, actor=actor, scope=scope)
 
 
@@ -110,15 +105,7 @@ def get_repurchase(
     summary="Monthly acquisition cohorts: retention and revenue",
     description=_SCOPE_HELP,
 )
-def get_cohorts(
-    session: DbSession,
-    actor: Reader,
-    since: str | None = None,
-    until: str | None = None,
-    platform: list[str] = Platform,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    scope = _scope(session, since, until, platform, segment)
+def get_cohorts(session: DbSession, actor: Reader, scope: ReportScope) -> dict[str, Any]:
     return reports.cohorts(session, actor=actor, scope=scope)
 
 
@@ -127,14 +114,7 @@ def get_cohorts(
     summary="Cost per acquired customer, and of a repeat sale",
     description=_SCOPE_HELP,
 )
-def get_acquisition(
-    session: DbSession,
-    actor: Reader,
-    since: str | None = None,
-    until: str | None = None,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    scope = _scope(session, since, until, [], segment)
+def get_acquisition(session: DbSession, actor: Reader, scope: DatedScope) -> dict[str, Any]:
     return reports.acquisition(session, actor=actor, scope=scope)
 
 
@@ -143,14 +123,7 @@ def get_acquisition(
     summary="Campaigns and journeys: revenue against cost",
     description=_SCOPE_HELP,
 )
-def get_returns(
-    session: DbSession,
-    actor: Reader,
-    since: str | None = None,
-    until: str | None = None,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    scope = _scope(session, since, until, [], segment)
+def get_returns(session: DbSession, actor: Reader, scope: DatedScope) -> dict[str, Any]:
     return reports.returns_report(session, actor=actor, scope=scope)
 
 
