@@ -22,7 +22,15 @@ import numpy as np
 from sqlalchemy import Integer, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from siyu.analytics.scope import CONTACT, ORDER, Scope, contact_filter, net, purchase_filter
+from siyu.analytics.scope import (
+    CONTACT,
+    ORDER,
+    Scope,
+    contact_filter,
+    net,
+    purchase_filter,
+    sqlite_offset,
+)
 from siyu.config import get_settings
 from siyu.db.types import utcnow
 from siyu.kit.actor import Actor
@@ -175,12 +183,9 @@ def _local_day(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         local = func.timezone(local_zone().key, ORDER.c.placed_at)
         return cast(func.floor(func.extract("epoch", local) / 86400), Integer)
-    # SQLite keeps UTC text and knows no zones: the zone's offset now is exact for zones
-    # without daylight saving (China's) and at most an hour off around a change elsewhere.
-    offset = utcnow().astimezone(local_zone()).utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset else 0
+    # SQLite keeps UTC text: shifted into the merchant's zone (scope.sqlite_offset).
     return cast(
-        func.julianday(ORDER.c.placed_at, literal_column(f"'{minutes:+d} minutes'")) - 2440587.5,
+        func.julianday(ORDER.c.placed_at, literal_column(f"'{sqlite_offset()}'")) - 2440587.5,
         Integer,
     )
 

@@ -155,5 +155,12 @@ def local_month(session: Session, column: Any) -> ColumnElement[str]:
     """`YYYY-MM` of a stored UTC time in the merchant's zone (SIYU_TIMEZONE)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone(local_zone().key, column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, sqlite_offset())
+
+
+def sqlite_offset() -> str:
+    """The merchant's zone as a SQLite date modifier ('+480 minutes'). SQLite knows no zones:
+    the offset now is exact for zones without daylight saving (China's), and at most an hour
+    off around a change elsewhere."""
     offset = utcnow().astimezone(local_zone()).utcoffset() or timedelta()
-    return func.strftime("%Y-%m", column, f"{int(offset.total_seconds() // 60):+d} minutes")
+    return f"{int(offset.total_seconds() // 60):+d} minutes"
