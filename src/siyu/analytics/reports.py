@@ -83,11 +83,7 @@ def dashboard(session: Session, *, actor: Actor, scope: Scope) -> dict[str, Any]
         rows = purchases.scoped(session, scope, actor)
         everything = purchases.scoped(session, scope, actor, timed=False)
         return {
-            "summary": figures.summary(rows),
-            "by_platform": figures.by_platform(rows),
-            "repurchase_within": figures.repurchase_within(
-                everything, scope, last_day=_last_day(session)
-            ),
+            **_repurchase_figures(session, scope, rows, everything),
             "days_between_orders": figures.gaps(rows),
             "new_and_returning": figures.new_and_returning(everything, scope),
             "revenue_by_month": figures.revenue_by_month(rows),
@@ -123,15 +119,23 @@ def repurchase(session: Session, *, actor: Actor, scope: Scope) -> dict[str, Any
     def work() -> dict[str, Any]:
         rows = purchases.scoped(session, scope, actor)
         everything = purchases.scoped(session, scope, actor, timed=False)
-        return {
-            "summary": figures.summary(rows),
-            "by_platform": figures.by_platform(rows),
-            "repurchase_within": figures.repurchase_within(
-                everything, scope, last_day=_last_day(session)
-            ),
-        }
+        return _repurchase_figures(session, scope, rows, everything)
 
     return _remembered("repurchase", session, actor, scope, work)
+
+
+def _repurchase_figures(
+    session: Session, scope: Scope, rows: purchases.Purchases, everything: purchases.Purchases
+) -> dict[str, Any]:
+    """Shared by the dashboard and the repurchase report: `rows` are the range's purchases,
+    `everything` the scope's at any date (first purchases lie before ranges)."""
+    return {
+        "summary": figures.summary(rows),
+        "by_platform": figures.by_platform(rows),
+        "repurchase_within": figures.repurchase_within(
+            everything, scope, last_day=_last_day(session)
+        ),
+    }
 
 
 def growth(session: Session, *, actor: Actor, scope: Scope) -> dict[str, Any]:
